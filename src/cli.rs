@@ -1,0 +1,90 @@
+//! The command line: `orbitbot [--config FILE] <command>`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::control::{self, Reply, Request};
+use crate::store::LogSink;
+use crate::tenant::TenantRecord;
+
+/// orbitbot: many clients' WhatsApp accounts on one server, run from your own WhatsApp.
+#[derive(Debug, Parser)]
+#[command(name = "orbitbot", version, about)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = config::DEFAULT_PATH, value_name = "FILE")]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: the admin session, every tenant, the control socket.
+    Run,
+    /// Check the configuration and print it, secrets masked.
+    CheckConfig,
+    /// List the tenants with their session state.
+    Tenants,
+}
+
+/// Runs one subcommand; errors are printed for the operator.
+pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
+    let outcome = match cli.command {
+        Command::CheckConfig => load(&cli.config).map(|c| print!("{}", c.display_masked())),
+        Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
+        Command::Run => load(&cli.config).and_then(|c| run(&c, sink)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("erro: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, String> {
+    Config::load(path).map_err(|e| e.to_string())
+}
+
+fn run(config: &Config, sink: &LogSink) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime
+        .block_on(crate::run::run(config, sink))
+        .map_err(|e| e.to_string())
+}
+
+fn tenants(config: &Config) -> Result<(), String> {
+    match control::request(&config.paths.data, &Request::Tenants) {
+        Ok(Reply::Tenants(list)) => {
+            print!("{}", tenant_table(&list, &config.admin.timezone));
+            Ok(())
+        }
+        Ok(Reply::Error(message)) => Err(message),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The tenants as an aligned table, or a hint when there are none.
+fn tenant_table(list: &[TenantRecord], tz: &jiff::tz::TimeZone) -> String {
+    if list.is_empty() {
+        return "nenhum cliente ainda; crie um com !novo <cliente> no WhatsApp do admin\n"
+            .to_owned();
+    }
+    let mut out = format!(
+        "{:<32}  {:<10}  {:<15}  {}\n",
+        "cliente", "estado", "telefone", "desde"
+    );
+    for t in list {
+        let phone = t.phone.as_deref().unwrap_or("-");
+        let since = crate::clock::local_time(t.state_since_ms, tz);
+        out += &format!("{:<32}  {:<10}  {:<15}  {since}\n", t.id, t.state, phone);
+    }
+    out
+}

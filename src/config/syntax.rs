@@ -1,0 +1,103 @@
+//! Reading the TOML text, with serde's messages turned into the operator's language.
+
+use super::ConfigError;
+use super::raw;
+
+/// Parses the text; a failure names the line, the key and what is allowed.
+pub(super) fn parse(file: &str, text: &str) -> Result<raw::File, ConfigError> {
+    toml::from_str(text).map_err(|err| {
+        let start = err.span().map_or(0, |s| s.start).min(text.len());
+        let line = text[..start].matches('\n').count() + 1;
+        let (key, message) = explain(text, start, err.message());
+        ConfigError::Syntax {
+            file: file.to_owned(),
+            line,
+            key,
+            message,
+        }
+    })
+}
+
+/// Works out the key at `at` and a pt-BR message for serde's `message`.
+fn explain(text: &str, at: usize, message: &str) -> (String, String) {
+    let section = section_at(text, at);
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (name, allowed) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed = allowed_names(allowed);
+        return match section {
+            None => (
+                format!("[{name}]"),
+                format!("seção desconhecida; permitidas: {allowed}"),
+            ),
+            Some(sec) => (
+                format!("[{sec}] {name}"),
+                format!("chave desconhecida; permitidas: {allowed}"),
+            ),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        let key = match section {
+            None => format!("[{name}]"),
+            Some(sec) => format!("[{sec}] {name}"),
+        };
+        return (key, "obrigatória e ausente".to_owned());
+    }
+    let key = match (section, key_on_line(text, at)) {
+        (Some(sec), Some(name)) => format!("[{sec}] {name}"),
+        (None, Some(name)) => name,
+        (Some(sec), None) => format!("[{sec}]"),
+        (None, None) => "arquivo".to_owned(),
+    };
+    (key, translate(message))
+}
+
+/// The names after serde's "expected one of", comma-separated.
+fn allowed_names(tail: &str) -> String {
+    let names: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    if names.is_empty() {
+        "nenhuma".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The innermost `[section]` or `[[section]]` header before byte `at`.
+fn section_at(text: &str, at: usize) -> Option<String> {
+    text[..at].lines().rev().find_map(|line| {
+        let line = line.trim();
+        let inner = line.strip_prefix('[')?.split(']').next()?;
+        Some(inner.trim_start_matches('[').trim().to_owned())
+    })
+}
+
+/// The key written at the start of the line holding byte `at`, if any.
+fn key_on_line(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
+}
+
+/// Puts the common serde messages into pt-BR; others pass through.
+fn translate(message: &str) -> String {
+    let message = message.trim();
+    let Some(rest) = message.strip_prefix("invalid type: ") else {
+        return message.to_owned();
+    };
+    let Some((found, expected)) = rest.split_once(", expected ") else {
+        return message.to_owned();
+    };
+    format!("tipo errado ({found}); esperado {}", expected_pt(expected))
+}
+
+fn expected_pt(expected: &str) -> &str {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => "um número inteiro",
+        "a boolean" => "true ou false",
+        "a string" => "um texto entre aspas",
+        "a sequence" => "uma lista, ex.: [\"...\"]",
+        other => other,
+    }
+}

@@ -1,0 +1,171 @@
+//! The control socket `<data>/orbitbot.sock`: how shell subcommands act while `run` is up.
+//!
+//! redb locks each database file to one process, so while `orbitbot run` is up the
+//! shell cannot open the store; it sends a [`Request`] over the socket instead (one JSON
+//! line each way). When `run` is not up the shell locks the data folder itself and
+//! answers the same request with the same [`handle`] function: one copy of the logic.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::store::{DataDirLock, LockError, Store};
+use crate::tenant::TenantRecord;
+
+/// The longest a shell subcommand waits for `run` to answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A request from the shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Every tenant with its state.
+    Tenants,
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// The tenants, ordered by id.
+    Tenants(Vec<TenantRecord>),
+    /// The request failed; the text is for the operator.
+    Error(String),
+}
+
+/// Why a shell subcommand could not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The data folder is locked but nobody answers on the socket.
+    #[error(
+        "o orbitbot (processo {holder}) está usando a pasta de dados, mas não responde em {}",
+        .socket.display()
+    )]
+    NoAnswer {
+        /// Who holds the lock.
+        holder: String,
+        /// The socket tried.
+        socket: PathBuf,
+    },
+    /// Locking the folder failed.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// Opening the store failed.
+    #[error("não consegui abrir os dados: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The socket broke mid-answer, or the answer was not understood.
+    #[error("resposta inválida do orbitbot em {}: {reason}", .socket.display())]
+    Protocol {
+        /// The socket.
+        socket: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Where the control socket of a data folder lives.
+pub fn socket_path(data: &Path) -> PathBuf {
+    data.join("orbitbot.sock")
+}
+
+/// Answers a request against an open store; used by `run` and by the shell alike.
+pub fn handle(store: &Store, request: &Request) -> Reply {
+    match request {
+        Request::Tenants => match store.control().tenants() {
+            Ok(list) => Reply::Tenants(list),
+            Err(e) => {
+                warn!(error = %e, "listing tenants failed");
+                Reply::Error(e.user_message())
+            }
+        },
+    }
+}
+
+/// Gets an answer for the shell: from `run` when it is up, else from the store directly.
+pub fn request(data: &Path, request: &Request) -> Result<Reply, ControlError> {
+    let socket = socket_path(data);
+    if let Ok(stream) = UnixStream::connect(&socket) {
+        return exchange(stream, &socket, request);
+    }
+    match DataDirLock::acquire(data) {
+        Ok(_lock) => {
+            let store = Store::open(data)?;
+            Ok(handle(&store, request))
+        }
+        Err(LockError::Held { holder, .. }) => Err(ControlError::NoAnswer { holder, socket }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn exchange(
+    mut stream: UnixStream,
+    socket: &Path,
+    request: &Request,
+) -> Result<Reply, ControlError> {
+    let broken = |reason: String| ControlError::Protocol {
+        socket: socket.to_owned(),
+        reason,
+    };
+    let mut line = serde_json::to_string(request).map_err(|e| broken(e.to_string()))?;
+    line.push('\n');
+    let _ = stream.set_read_timeout(Some(ANSWER_TIMEOUT));
+    stream
+        .write_all(line.as_bytes())
+        .map_err(|e| broken(e.to_string()))?;
+    let mut answer = String::new();
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .map_err(|e| broken(e.to_string()))?;
+    serde_json::from_str(&answer).map_err(|e| broken(e.to_string()))
+}
+
+/// Serves the socket until `shutdown` turns true; every connection is answered.
+pub async fn serve(listener: UnixListener, store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(connection(stream, Arc::clone(&store)));
+                }
+                Err(e) => warn!(error = %e, "control socket accept failed"),
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    // Answers in flight get a moment to finish; a client that keeps its line open
+    // does not hold up the shutdown.
+    let drain = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+    connections.shutdown().await;
+}
+
+async fn connection(stream: tokio::net::UnixStream, store: Arc<Store>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => {
+                debug!(?request, "control request");
+                let store = Arc::clone(&store);
+                tokio::task::spawn_blocking(move || handle(&store, &request))
+                    .await
+                    .unwrap_or_else(|e| Reply::Error(format!("falha interna: {e}")))
+            }
+            Err(e) => Reply::Error(format!("pedido não entendido: {e}")),
+        };
+        let mut text = serde_json::to_string(&reply).unwrap_or_default();
+        text.push('\n');
+        if write.write_all(text.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! orbitbot: many clients' WhatsApp accounts on one server, run from the operator's own
+//! WhatsApp.
+//!
+//! The modules, one concern each:
+//!
+//! - [`cli`]: the command line (`run`, `check-config`, `tenants`) and what each prints.
+//! - [`config`]: `admin.toml` read in two stages into a validated [`config::Config`].
+//! - [`tenant`]: [`tenant::TenantId`], the only way a tenant name reaches a path, and
+//!   tenant records with their session states.
+//! - [`chat`]: WhatsApp addresses, [`chat::PhoneNumber`] and [`chat::ChatId`].
+//! - [`store`]: redb, one control database and one database per tenant; the data
+//!   folder's lock; tenant log records.
+//! - [`control`]: the control socket through which shell subcommands reach `run`.
+//! - [`run`]: the long-running service and its orderly shutdown.
+//! - [`clock`]: wall-clock helpers (stored times are UTC milliseconds).
+
+pub mod chat;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod run;
+pub mod store;
+pub mod tenant;

@@ -1,0 +1,23 @@
+//! The `orbitbot` binary: parse the command line, set up logging, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use orbitbot::cli::{self, Cli};
+use orbitbot::store::LogSink;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (sink, tenant_logs) = LogSink::start();
+    let filter = EnvFilter::try_from_env("ORBITBOT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tenant_logs)
+        .init();
+    cli::execute(cli, &sink)
+}

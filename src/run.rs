@@ -1,0 +1,103 @@
+//! `orbitbot run`: the long-running service.
+//!
+//! Phases: take the data folder's lock, open the store, serve the control socket, then
+//! wait for Ctrl-C or SIGTERM and shut down in order (stop accepting, let answers in
+//! flight finish, flush tenant logs, release the lock).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::config::Config;
+use crate::control;
+use crate::store::{DataDirLock, LockError, LogSink, Store, StoreError};
+
+/// Why `run` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Another process holds the data folder.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The store could not be opened.
+    #[error("não consegui abrir os dados: {0}")]
+    Store(#[from] StoreError),
+    /// A folder could not be made or the socket could not be served.
+    #[error("{what} {}: {source}", .path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// Runs until a shutdown signal arrives.
+pub async fn run(config: &Config, sink: &LogSink) -> Result<(), RunError> {
+    for dir in [&config.paths.tokens, &config.paths.backups] {
+        make_dir(dir)?;
+    }
+    let lock = DataDirLock::acquire(&config.paths.data)?;
+    let store = Arc::new(Store::open(&config.paths.data)?);
+    sink.attach(&store);
+
+    let socket = control::socket_path(&config.paths.data);
+    let listener = bind(&socket)?;
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(control::serve(listener, Arc::clone(&store), stopped));
+    let tenants = store.control().tenants()?.len();
+    info!(data = %config.paths.data.display(), tenants, "orbitbot running");
+
+    wait_for_signal().await;
+    info!("shutting down");
+    let _ = stop.send(true);
+    let _ = server.await;
+    let _ = std::fs::remove_file(&socket);
+    sink.flush();
+    drop(store);
+    drop(lock);
+    info!("stopped");
+    Ok(())
+}
+
+fn make_dir(dir: &Path) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(|source| RunError::Io {
+        what: "não consegui criar a pasta",
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Binds the control socket, replacing a file left by a run that died (we hold the
+/// lock, so nobody else is serving it).
+fn bind(socket: &Path) -> Result<UnixListener, RunError> {
+    let io = |source| RunError::Io {
+        what: "não consegui abrir o socket de controle",
+        path: socket.to_owned(),
+        source,
+    };
+    match std::fs::remove_file(socket) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let listener = UnixListener::bind(socket).map_err(io)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    Ok(listener)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
