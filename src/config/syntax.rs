@@ -18,13 +18,32 @@ pub(super) fn parse(file: &str, text: &str) -> Result<raw::File, ConfigError> {
     })
 }
 
+/// The top-level sections of `admin.toml`.
+const SECTIONS: [&str; 8] = [
+    "admin",
+    "whatsapp",
+    "paths",
+    "limits",
+    "backups",
+    "ai",
+    "transcription",
+    "panel",
+];
+
 /// Works out the key at `at` and a pt-BR message for serde's `message`.
 fn explain(text: &str, at: usize, message: &str) -> (String, String) {
-    let section = section_at(text, at);
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let header = header_on_line(text, line_start);
+    let section = header.clone().or_else(|| section_at(text, line_start));
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (name, allowed) = rest.split_once('`').unwrap_or((rest, ""));
         let allowed = allowed_names(allowed);
-        return match section {
+        // An unknown table is reported on its own header: its parent is the section.
+        let parent = match header {
+            Some(h) => h.rsplit_once('.').map(|(p, _)| p.to_owned()),
+            None => section,
+        };
+        return match parent {
             None => (
                 format!("[{name}]"),
                 format!("seção desconhecida; permitidas: {allowed}"),
@@ -37,13 +56,19 @@ fn explain(text: &str, at: usize, message: &str) -> (String, String) {
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
-        let key = match section {
-            None => format!("[{name}]"),
-            Some(sec) => format!("[{sec}] {name}"),
+        return match section {
+            _ if SECTIONS.contains(&name) => (
+                format!("[{name}]"),
+                "seção obrigatória e ausente".to_owned(),
+            ),
+            None => (name.to_owned(), "obrigatória e ausente".to_owned()),
+            Some(sec) => (
+                format!("[{sec}] {name}"),
+                "obrigatória e ausente".to_owned(),
+            ),
         };
-        return (key, "obrigatória e ausente".to_owned());
     }
-    let key = match (section, key_on_line(text, at)) {
+    let key = match (section, key_on_line(text, line_start)) {
         (Some(sec), Some(name)) => format!("[{sec}] {name}"),
         (None, Some(name)) => name,
         (Some(sec), None) => format!("[{sec}]"),
@@ -64,16 +89,22 @@ fn allowed_names(tail: &str) -> String {
 
 /// The innermost `[section]` or `[[section]]` header before byte `at`.
 fn section_at(text: &str, at: usize) -> Option<String> {
-    text[..at].lines().rev().find_map(|line| {
-        let line = line.trim();
-        let inner = line.strip_prefix('[')?.split(']').next()?;
-        Some(inner.trim_start_matches('[').trim().to_owned())
-    })
+    text[..at].lines().rev().find_map(header)
 }
 
-/// The key written at the start of the line holding byte `at`, if any.
-fn key_on_line(text: &str, at: usize) -> Option<String> {
-    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+/// The header written on the line starting at `line_start`, if it is one.
+fn header_on_line(text: &str, line_start: usize) -> Option<String> {
+    text[line_start..].lines().next().and_then(header)
+}
+
+/// `section` for a `[section]` or `[[section]]` line.
+fn header(line: &str) -> Option<String> {
+    let inner = line.trim().strip_prefix('[')?.split(']').next()?;
+    Some(inner.trim_start_matches('[').trim().to_owned())
+}
+
+/// The key written at the start of the line starting at `line_start`, if any.
+fn key_on_line(text: &str, line_start: usize) -> Option<String> {
     let line = text[line_start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim();
@@ -83,6 +114,9 @@ fn key_on_line(text: &str, at: usize) -> Option<String> {
 /// Puts the common serde messages into pt-BR; others pass through.
 fn translate(message: &str) -> String {
     let message = message.trim();
+    if message == "duplicate key" {
+        return "chave repetida; escreva cada chave uma só vez".to_owned();
+    }
     let Some(rest) = message.strip_prefix("invalid type: ") else {
         return message.to_owned();
     };

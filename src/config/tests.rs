@@ -1,1 +1,208 @@
+use std::path::Path;
 
+use super::*;
+
+const MINIMAL: &str = "[admin]\noperators = [\"+55 (11) 98888-7777\"]\n";
+
+fn load_text(dir: &Path, text: &str) -> Result<Config, ConfigError> {
+    let path = dir.join("admin.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path)
+}
+
+fn error_of(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text.replace("{dir}", &dir.path().display().to_string());
+    let err = load_text(dir.path(), &text).unwrap_err().to_string();
+    err.replace(&dir.path().display().to_string(), "{dir}")
+}
+
+/// A config whose binaries exist on any machine, so tests do not need Chromium;
+/// `whatsapp` goes into the `[whatsapp]` section, `extra` after it.
+fn with_binaries_and(whatsapp: &str, extra: &str) -> String {
+    format!(
+        "{MINIMAL}[whatsapp]\nchromium = \"/bin/sh\"\nchromedriver = \"/bin/sh\"\n\
+         {whatsapp}{extra}"
+    )
+}
+
+fn with_binaries(extra: &str) -> String {
+    with_binaries_and("", extra)
+}
+
+#[test]
+fn defaults_fill_a_minimal_file_and_paths_are_absolute() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_text(dir.path(), &with_binaries("")).unwrap();
+    assert_eq!(config.admin.operators[0].as_str(), "5511988887777");
+    assert_eq!(config.admin.prefix, "!");
+    assert_eq!(config.admin.timezone_name, "America/Sao_Paulo");
+    assert_eq!(config.whatsapp.engine, Engine::WaJs);
+    assert_eq!(config.whatsapp.url.as_str(), "https://web.whatsapp.com/");
+    assert_eq!(config.paths.data, dir.path().join("data"));
+    assert_eq!(config.paths.tokens, dir.path().join("tokens"));
+    assert_eq!(
+        config.whatsapp.wa_js,
+        dir.path().join("vendor/wa-js/wppconnect-wa.js")
+    );
+    assert_eq!(config.limits.min_gap, Duration::from_millis(1500));
+    assert_eq!(config.limits.qr_resends, 6);
+    assert_eq!(config.backups.keep, 7);
+    assert!(config.backups.daily_at.is_none());
+    assert!(config.ai.is_none() && config.panel.is_none());
+    assert_eq!(
+        config.transcription.model,
+        dir.path().join("models/ggml-base.bin")
+    );
+}
+
+#[test]
+fn the_shipped_example_is_valid_and_points_at_the_simulator() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("admin.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    let text = text
+        .replace("/usr/bin/chromium", "/bin/sh")
+        .replace("/usr/bin/chromedriver", "/bin/sh");
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_text(dir.path(), &text).unwrap();
+    assert_eq!(config.whatsapp.engine, Engine::Simulator);
+    assert_eq!(config.whatsapp.url.as_str(), "http://127.0.0.1:7600/");
+}
+
+#[test]
+fn unknown_key_names_the_key_and_what_is_allowed() {
+    assert_eq!(
+        error_of("[admin]\noperators = [\"5511988887777\"]\noperator = 1\n"),
+        "{dir}/admin.toml, linha 3: [admin] operator: chave desconhecida; \
+         permitidas: operators, timezone, prefix"
+    );
+    assert_eq!(
+        error_of(&format!("{MINIMAL}[limit]\nmin_gap_ms = 5\n")),
+        "{dir}/admin.toml, linha 3: [limit]: seção desconhecida; permitidas: admin, \
+         whatsapp, paths, limits, backups, ai, transcription, panel"
+    );
+}
+
+#[test]
+fn missing_and_mistyped_keys() {
+    assert_eq!(
+        error_of("[limits]\nper_minute = 5\n"),
+        "{dir}/admin.toml, linha 1: [admin]: seção obrigatória e ausente"
+    );
+    assert_eq!(
+        error_of(&format!("{MINIMAL}[admin]\nprefix = \"!\"\n")),
+        "{dir}/admin.toml, linha 3: [admin]: chave repetida; escreva cada chave uma só vez"
+    );
+    assert_eq!(
+        error_of(&format!(
+            "{MINIMAL}[panel]\nlisten = \"127.0.0.1:1\"\nbase_url = \"http://x\"\n[[panel.userz]]\nphone = \"1\"\n"
+        )),
+        "{dir}/admin.toml, linha 6: [panel] userz: chave desconhecida; \
+         permitidas: listen, base_url, link_ttl_s, users"
+    );
+    assert_eq!(
+        error_of("[admin]\nprefix = \"!\"\n"),
+        "{dir}/admin.toml, linha 1: [admin] operators: obrigatória e ausente"
+    );
+    assert_eq!(
+        error_of(&format!("{MINIMAL}[limits]\nmin_gap_ms = \"50\"\n")),
+        "{dir}/admin.toml, linha 4: [limits] min_gap_ms: tipo errado (string \"50\"); \
+         esperado um número inteiro"
+    );
+}
+
+#[test]
+fn bad_phone_is_explained() {
+    assert_eq!(
+        error_of("[admin]\noperators = [\"11 9888\"]\n"),
+        "{dir}/admin.toml: [admin] operators: telefone inválido \"11 9888\": tem 6 dígitos; \
+         com DDI e DDD são de 8 a 15, ex.: 5511988887777"
+    );
+    assert_eq!(
+        error_of("[admin]\noperators = []\n"),
+        "{dir}/admin.toml: [admin] operators: informe ao menos um telefone, \
+         ex.: [\"5511988887777\"]"
+    );
+}
+
+#[test]
+fn bad_paths_are_explained() {
+    assert_eq!(
+        error_of(&with_binaries("[paths]\ndata = \"admin.toml/data\"\n")),
+        "{dir}/admin.toml: [paths] data: \"admin.toml/data\" não pode ser pasta: \
+         {dir}/admin.toml é um arquivo; aponte para uma pasta"
+    );
+    assert_eq!(
+        error_of(&format!(
+            "{MINIMAL}[whatsapp]\nchromium = \"/nao/existe/chromium\"\n"
+        )),
+        "{dir}/admin.toml: [whatsapp] chromium: \"/nao/existe/chromium\" não existe; \
+         rode scripts/setup ou aponte para o executável"
+    );
+    assert_eq!(
+        error_of(&with_binaries("[paths]\ntokens = \"\"\n")),
+        "{dir}/admin.toml: [paths] tokens: informe um caminho, ex.: \"data\" ou \
+         \"/srv/orbitbot/data\""
+    );
+}
+
+#[test]
+fn bad_values_name_the_allowed_range_or_form() {
+    let cases = [
+        (
+            "",
+            "[limits]\nper_minute = 0\n",
+            "[limits] per_minute: 0 fora do intervalo permitido (1 a 600)",
+        ),
+        (
+            "engine = \"puppeteer\"\n",
+            "",
+            "[whatsapp] engine: \"puppeteer\" não existe; use \"wa-js\" ou \"simulator\"",
+        ),
+        (
+            "",
+            "[backups]\ndaily_at = \"25:00\"\n",
+            "[backups] daily_at: \"25:00\" não é um horário HH:MM, ex.: \"03:30\"",
+        ),
+        (
+            "url = \"ftp://x\"\n",
+            "",
+            "[whatsapp] url: \"ftp://x\" não é um endereço http(s), ex.: \"http://127.0.0.1:7600\"",
+        ),
+    ];
+    for (whatsapp, extra, expected) in cases {
+        let err = error_of(&with_binaries_and(whatsapp, extra));
+        assert_eq!(err, format!("{{dir}}/admin.toml: {expected}"));
+    }
+    let err = error_of("[admin]\noperators = [\"5511988887777\"]\ntimezone = \"Mars/Base\"\n");
+    assert!(
+        err.ends_with(
+            "fuso horário desconhecido \"Mars/Base\"; use um nome IANA, ex.: America/Sao_Paulo"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[ai]\nbase_url = \"http://user:hunter2@127.0.0.1:9/v1\"\nmodel = \"m\"\n\
+                 api_key_env = \"ORBITBOT_TEST_UNSET_KEY\"\n\
+                 [panel]\nlisten = \"127.0.0.1:8080\"\nbase_url = \"http://127.0.0.1:8080\"\n\
+                 [[panel.users]]\nphone = \"5511988887777\"\n\
+                 password_hash = \"$argon2id$v=19$secret\"\n";
+    let config = load_text(dir.path(), &with_binaries(extra)).unwrap();
+    let shown = config.display_masked();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(
+        shown.contains("base_url = \"http://user:***@127.0.0.1:9/v1\""),
+        "{shown}"
+    );
+    assert!(shown.contains("password_hash = \"***\""), "{shown}");
+    assert!(
+        shown.contains("api_key_env = \"ORBITBOT_TEST_UNSET_KEY\"  # NÃO definida"),
+        "{shown}"
+    );
+    assert!(shown.contains("[[panel.users]]"), "{shown}");
+}

@@ -488,3 +488,31 @@ fn merge_contacts(
     merged.chat = chat.to_owned();
     merged
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: u64) -> LogRecord {
+        LogRecord {
+            t_ms: n,
+            level: "INFO".into(),
+            target: "t".into(),
+            message: format!("linha {n}"),
+        }
+    }
+
+    #[test]
+    fn logs_are_bounded_oldest_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TenantDb::open(&dir.path().join("t.redb"), 5).unwrap();
+        for n in 1..=4 {
+            db.append_logs(&[record(n)]).unwrap();
+        }
+        db.append_logs(&(5..=9).map(record).collect::<Vec<_>>())
+            .unwrap();
+        let kept: Vec<u64> = db.logs(100).unwrap().iter().map(|r| r.t_ms).collect();
+        assert_eq!(kept, [5, 6, 7, 8, 9]);
+        assert_eq!(db.logs(2).unwrap()[0].message, "linha 8");
+    }
+}

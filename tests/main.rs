@@ -1,0 +1,8 @@
+//! orbitbot's integration tests: one binary, so the crate links once.
+
+// Helpers outside #[test] fns unwrap too: a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod common;
+mod store;
