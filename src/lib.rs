@@ -12,6 +12,7 @@
 //!   folder's lock; tenant log records.
 //! - [`control`]: the control socket through which shell subcommands reach `run`.
 //! - [`run`]: the long-running service and its orderly shutdown.
+//! - [`session`]: browser sessions: profiles and process groups so far.
 //! - [`clock`]: wall-clock helpers (stored times are UTC milliseconds).
 
 pub mod chat;
@@ -20,5 +21,6 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod run;
+pub mod session;
 pub mod store;
 pub mod tenant;

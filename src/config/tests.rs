@@ -95,7 +95,8 @@ fn missing_and_mistyped_keys() {
     );
     assert_eq!(
         error_of(&format!(
-            "{MINIMAL}[panel]\nlisten = \"127.0.0.1:1\"\nbase_url = \"http://x\"\n[[panel.userz]]\nphone = \"1\"\n"
+            "{MINIMAL}[panel]\nlisten = \"127.0.0.1:1\"\nbase_url = \"http://x\"\n\
+             [[panel.userz]]\nphone = \"1\"\n"
         )),
         "{dir}/admin.toml, linha 6: [panel] userz: chave desconhecida; \
          permitidas: listen, base_url, link_ttl_s, users"

@@ -70,17 +70,6 @@ impl DataDirLock {
         Ok(DataDirLock { _file: file, path })
     }
 
-    /// Whether some process holds the lock now, and if so what its file says.
-    pub fn holder(data: &Path) -> Option<String> {
-        let path = data.join("orbitbot.lock");
-        let mut file = File::open(path).ok()?;
-        match file.try_lock_shared() {
-            Ok(()) => None,
-            Err(TryLockError::WouldBlock) => Some(read_holder(&mut file)),
-            Err(TryLockError::Error(_)) => None,
-        }
-    }
-
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path

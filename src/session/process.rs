@@ -1,0 +1,267 @@
+//! Browser processes and their profiles: who owns a profile, and no orphan ever.
+//!
+//! Each tenant's chromedriver runs in its own process group, and Chromium inherits it,
+//! so ending the group ends the whole browser. The group id is recorded in
+//! `<data>/run/<tenant>.pgid` (with the boot it belongs to) while the browser lives; a
+//! record found at start-up is a leftover of an orbitbot that was killed, and its group
+//! is ended. A profile is owned through `tokens/<tenant>/orbitbot.lock`; Chromium's own
+//! `Singleton*` files are cleared when their owner is dead on this host, and a live
+//! owner orbitbot did not start makes the start refuse.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use tracing::{info, warn};
+
+use crate::tenant::TenantId;
+
+/// Chromium's files that mark a profile as in use.
+const SINGLETONS: [&str; 3] = ["SingletonLock", "SingletonSocket", "SingletonCookie"];
+
+/// How long a killed group may take to disappear.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a profile cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// Another session of this orbitbot holds the profile.
+    #[error("o perfil de {tenant} já está aberto por outra sessão")]
+    ProfileBusy {
+        /// The tenant.
+        tenant: TenantId,
+    },
+    /// A process orbitbot did not start is using the profile.
+    #[error(
+        "o perfil de {tenant} está em uso pelo processo {owner}, que o orbitbot não iniciou; \
+         feche esse navegador e tente de novo"
+    )]
+    ForeignOwner {
+        /// The tenant.
+        tenant: TenantId,
+        /// What Chromium's lock says (`host-pid`).
+        owner: String,
+    },
+    /// A file operation failed.
+    #[error("erro de arquivo em {}: {source}", .path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ProcessError + '_ {
+    move |source| ProcessError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Where a tenant's files live: its profile folder and its process record.
+#[derive(Debug, Clone)]
+pub struct ProfilePaths {
+    /// `tokens/<tenant>/`.
+    pub root: PathBuf,
+    /// `tokens/<tenant>/profile`, Chromium's `--user-data-dir`.
+    pub profile: PathBuf,
+    /// `<data>/run/<tenant>.pgid`.
+    pub pgid_file: PathBuf,
+}
+
+impl ProfilePaths {
+    /// The paths of `tenant` under the configured folders (absolute when they are).
+    pub fn new(tokens: &Path, data: &Path, tenant: &TenantId) -> ProfilePaths {
+        let root = tokens.join(tenant.as_str());
+        ProfilePaths {
+            profile: root.join("profile"),
+            pgid_file: data.join("run").join(format!("{tenant}.pgid")),
+            root,
+        }
+    }
+}
+
+/// A profile this process owns until the guard is dropped.
+#[derive(Debug)]
+pub struct ProfileGuard {
+    _lock: File,
+    paths: ProfilePaths,
+}
+
+impl ProfileGuard {
+    /// The paths of the owned profile.
+    pub fn paths(&self) -> &ProfilePaths {
+        &self.paths
+    }
+
+    /// Records the process group of the browser just started on this profile.
+    pub fn record_group(&self, pgid: u32) -> Result<(), ProcessError> {
+        let file = &self.paths.pgid_file;
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        let text = format!("{pgid} {}\n", boot_id());
+        let tmp = file.with_extension("pgid.tmp");
+        std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
+        std::fs::rename(&tmp, file).map_err(io_error(file))
+    }
+
+    /// Ends the recorded browser group, waits for it, and forgets the record.
+    pub fn end_group(&self) {
+        if let Some(pgid) = read_record(&self.paths.pgid_file) {
+            kill_group(pgid);
+        }
+        let _ = std::fs::remove_file(&self.paths.pgid_file);
+    }
+}
+
+/// Takes a tenant's profile for a new browser: locks it, ends a leftover browser of an
+/// earlier orbitbot, clears Chromium's stale locks, and refuses a foreign live owner.
+pub fn claim_profile(paths: ProfilePaths, tenant: &TenantId) -> Result<ProfileGuard, ProcessError> {
+    std::fs::create_dir_all(&paths.profile).map_err(io_error(&paths.profile))?;
+    let lock_path = paths.root.join("orbitbot.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error(&lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(ProcessError::ProfileBusy {
+                tenant: tenant.clone(),
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+    }
+    let guard = ProfileGuard { _lock: lock, paths };
+    end_leftover(&guard, tenant);
+    clear_singletons(&guard.paths.profile, tenant)?;
+    Ok(guard)
+}
+
+/// Ends the browser group an earlier, killed orbitbot left running for this tenant.
+fn end_leftover(guard: &ProfileGuard, tenant: &TenantId) {
+    let Some(pgid) = read_record(&guard.paths.pgid_file) else {
+        let _ = std::fs::remove_file(&guard.paths.pgid_file);
+        return;
+    };
+    if group_alive(pgid) {
+        info!(tenant = %tenant, pgid, "ending a browser left by an earlier run");
+        kill_group(pgid);
+    }
+    let _ = std::fs::remove_file(&guard.paths.pgid_file);
+}
+
+/// The recorded group, if the record is from this boot (group ids do not survive one).
+fn read_record(file: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let mut parts = text.split_whitespace();
+    let pgid: u32 = parts.next()?.parse().ok()?;
+    (parts.next() == Some(boot_id().as_str()) && pgid > 1).then_some(pgid)
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn to_pid(id: u32) -> Option<Pid> {
+    i32::try_from(id).ok().filter(|&p| p > 1).map(Pid::from_raw)
+}
+
+/// Whether any process of the group is alive.
+pub fn group_alive(pgid: u32) -> bool {
+    to_pid(pgid).is_some_and(|p| killpg(p, None).is_ok())
+}
+
+/// Whether a process is alive (zombies count as gone).
+fn process_alive(pid: u32) -> bool {
+    let Some(p) = to_pid(pid) else { return false };
+    if kill(p, None).is_err_and(|e| e == Errno::ESRCH) {
+        return false;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+    !matches!(state, Some(Some('Z')) | None)
+}
+
+/// Sends SIGKILL to a whole group and waits until none of it is left.
+pub fn kill_group(pgid: u32) {
+    let Some(p) = to_pid(pgid) else { return };
+    let _ = killpg(p, Signal::SIGKILL);
+    let deadline = Instant::now() + KILL_WAIT;
+    while group_members(pgid).iter().any(|&pid| process_alive(pid)) {
+        if Instant::now() > deadline {
+            warn!(pgid, "browser group still alive after SIGKILL");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The processes of a group, read from `/proc`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Fields after the command name: state, ppid, pgrp, ...
+            let rest = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+            rest.split_whitespace().nth(2).and_then(|g| g.parse().ok()) == Some(pgid)
+        })
+        .collect()
+}
+
+/// Clears Chromium's profile locks left by a dead browser on this host.
+fn clear_singletons(profile: &Path, tenant: &TenantId) -> Result<(), ProcessError> {
+    let lock = profile.join("SingletonLock");
+    let Ok(target) = std::fs::read_link(&lock) else {
+        return remove_singletons(profile);
+    };
+    let owner = target.to_string_lossy().into_owned();
+    let (host, pid) = owner.rsplit_once('-').unwrap_or((&owner, ""));
+    let here = nix::unistd::gethostname().ok();
+    let same_host = here.as_deref().and_then(|h| h.to_str()) == Some(host);
+    let alive = pid.parse().is_ok_and(process_alive);
+    if same_host && !alive {
+        info!(tenant = %tenant, owner, "clearing a stale Chromium profile lock");
+        return remove_singletons(profile);
+    }
+    Err(ProcessError::ForeignOwner {
+        tenant: tenant.clone(),
+        owner,
+    })
+}
+
+fn remove_singletons(profile: &Path) -> Result<(), ProcessError> {
+    for name in SINGLETONS {
+        let path = profile.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(&path)(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Moves a logged-out profile aside to `tokens/<tenant>/logged-out-<stamp>/`, so a fresh
+/// profile shows a QR and the old credentials can be archived. Returns the new place.
+pub fn move_profile_aside(paths: &ProfilePaths, stamp: &str) -> Result<PathBuf, ProcessError> {
+    let aside = paths.root.join(format!("logged-out-{stamp}"));
+    std::fs::rename(&paths.profile, &aside).map_err(io_error(&paths.profile))?;
+    std::fs::create_dir_all(&paths.profile).map_err(io_error(&paths.profile))?;
+    Ok(aside)
+}
+
+#[cfg(test)]
+mod tests;
