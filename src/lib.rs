@@ -3,6 +3,7 @@
 //!
 //! The modules, one concern each:
 //!
+//! - [`bridge`]: the `__wab` page bridge and its typed events.
 //! - [`cli`]: the command line (`run`, `check-config`, `tenants`) and what each prints.
 //! - [`config`]: `admin.toml` read in two stages into a validated [`config::Config`].
 //! - [`tenant`]: [`tenant::TenantId`], the only way a tenant name reaches a path, and
@@ -15,6 +16,7 @@
 //! - [`session`]: browser sessions: profiles and process groups so far.
 //! - [`clock`]: wall-clock helpers (stored times are UTC milliseconds).
 
+pub mod bridge;
 pub mod chat;
 pub mod cli;
 pub mod clock;
