@@ -223,8 +223,12 @@
         lid: who.lid
       };
     },
-    poll: function (afterSeq, waitMs, max) {
-      while (queue.length && queue[0].seq <= afterSeq) queue.shift();
+    // `ackBoot` names the page load `afterSeq` belongs to: an acknowledgement meant for
+    // an earlier load (before a reload) must not drop this load's events.
+    poll: function (afterSeq, waitMs, max, ackBoot) {
+      if (ackBoot === undefined || ackBoot === boot) {
+        while (queue.length && queue[0].seq <= afterSeq) queue.shift();
+      }
       var take = function () { return queue.slice(0, max || 100); };
       if (queue.length) return Promise.resolve({ boot: boot, events: take() });
       return new Promise(function (resolve) {
