@@ -150,11 +150,12 @@ fn engine_script(config: &Config) -> Result<String, SessionError> {
 }
 
 /// Awaits every future, concurrently.
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut set = tokio::task::JoinSet::new();
     for future in futures {
-        // NOTE: the futures borrow nothing, but JoinSet needs 'static + Send; stop
-        // futures are, since SessionHandle owns its channel and task.
         set.spawn(future);
     }
     while set.join_next().await.is_some() {}

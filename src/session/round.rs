@@ -116,7 +116,7 @@ impl<'a> Round<'a> {
     }
 
     async fn on_command(&mut self, cmd: Command, page: &Page) -> Option<Exit> {
-        let Some(cmd) = self.queue.accept(cmd, self.ctx) else { return None };
+        let cmd = self.queue.accept(cmd, self.ctx)?;
         let outcome: Result<(), CallError> = match cmd {
             Command::Stop => return Some(Exit::Stopped),
             Command::Download { msg_id, reply } => {
@@ -224,7 +224,9 @@ impl<'a> Round<'a> {
         }
         let now = Instant::now();
         let item = self.queue.front_mut()?;
-        let ready_at = *item.ready_at.get_or_insert_with(|| now + self.pacer.delay_before(now, item.chars()));
+        let chars = item.chars();
+        let pacer = &mut self.pacer;
+        let ready_at = *item.ready_at.get_or_insert_with(|| now + pacer.delay_before(now, chars));
         if ready_at > now {
             return None;
         }
