@@ -13,12 +13,16 @@
 //! - [`control`]: the control socket through which shell subcommands reach `run`.
 //! - [`run`]: the long-running service and its orderly shutdown.
 //! - [`clock`]: wall-clock helpers (stored times are UTC milliseconds).
+//! - [`bridge`]: chromedriver and Chromium per session, init script, page calls.
+//! - [`sim`]: the WhatsApp simulator (`orbitbot simulator`), its page and fake engine.
 
+pub mod bridge;
 pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod control;
 pub mod run;
+pub mod sim;
 pub mod store;
 pub mod tenant;
