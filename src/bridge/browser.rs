@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 use super::{BridgeError, Driver};
@@ -137,8 +138,8 @@ async fn connect(driver: &Driver, options: &BrowserOptions) -> Result<Client, Br
     );
     let start = Instant::now();
     loop {
-        let mut builder =
-            ClientBuilder::rustls().map_err(|e| BridgeError::Session(e.to_string()))?;
+        // chromedriver speaks plain HTTP on loopback: no TLS needed.
+        let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(caps.clone());
         match builder.connect(&driver.url()).await {
             Ok(client) => return Ok(client),

@@ -97,7 +97,7 @@
 
   async function query(path, params) {
     const search = new URLSearchParams(Object.assign({ page }, params));
-    return answer(await fetch(path + '?' + search));
+    return answer(await fetch(path + '?' + search, { cache: 'no-store' }));
   }
 
   async function answer(res) {
@@ -219,7 +219,8 @@
   async function pollLoop(mine) {
     while (mine === generation) {
       try {
-        const res = await fetch('/sim/page/poll?page=' + page + '&after=' + cursor);
+        const res = await fetch('/sim/page/poll?page=' + page + '&after=' + cursor,
+          { cache: 'no-store' });
         if (res.status === 410) { attachSoon(); return; }
         const json = await res.json();
         for (const event of json.events || []) {
