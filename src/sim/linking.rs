@@ -244,12 +244,11 @@ impl World {
             .page_account(page_id)
             .map(|a| a.phone.clone())
             .ok_or_else(|| SimError::Conflict("page is not logged in".to_owned()))?;
-        if let Some(account) = self.accounts.get_mut(&phone) {
-            if account.state == AccountState::Conflict {
-                account.state = AccountState::Main;
-                self.push(page_id, "mode", json!({ "mode": "MAIN" }));
-                self.flush(&phone);
-            }
+        let account = self.accounts.get_mut(&phone);
+        if let Some(account) = account.filter(|a| a.state == AccountState::Conflict) {
+            account.state = AccountState::Main;
+            self.push(page_id, "mode", json!({ "mode": "MAIN" }));
+            self.flush(&phone);
         }
         Ok(())
     }
