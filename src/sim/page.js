@@ -111,13 +111,48 @@
     return json;
   }
 
-  function loadAuth() {
+  // The login is kept twice in the profile: IndexedDB (committed at once, so it
+  // survives a killed browser) and localStorage (read when IndexedDB is empty).
+  function openDb() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open('sim-wa', 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('kv');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  async function dbRead(key) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const req = db.transaction('kv', 'readonly').objectStore('kv').get(key);
+      req.onsuccess = () => resolve(req.result === undefined ? null : req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  async function dbWrite(key, value) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction('kv', 'readwrite', { durability: 'strict' });
+      if (value == null) tx.objectStore('kv').delete(key);
+      else tx.objectStore('kv').put(value, key);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+
+  async function loadAuth() {
+    const stored = await dbRead(AUTH_KEY).catch(() => null);
+    if (stored) return stored;
     try { return JSON.parse(localStorage.getItem(AUTH_KEY) || 'null'); } catch (e) { return null; }
   }
 
   function saveAuth(auth) {
+    conn.stored = false;
     if (auth) localStorage.setItem(AUTH_KEY, JSON.stringify(auth));
     else localStorage.removeItem(AUTH_KEY);
+    dbWrite(AUTH_KEY, auth).then(() => { conn.stored = true; }, () => {});
   }
 
   function setMode(mode) {
@@ -205,7 +240,7 @@
     const mine = generation;
     page = null;
     cursor = 0;
-    const auth = loadAuth();
+    const auth = await loadAuth();
     const res = await call('/sim/page/attach', { auth });
     if (auth && !res.logged_in) saveAuth(null);
     page = res.page;

@@ -396,3 +396,98 @@ fn assert_no_group(pgid: i32) {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test]
+async fn pairing_code_links_and_a_killed_browser_comes_back_logged_in() {
+    let _slot = browser_slot().await;
+    let net = net_with_phones().await;
+    let profile = tempfile::tempdir().unwrap();
+    let page = Page::open(&net, profile.path()).await;
+    page.wait(
+        "document.querySelector('[data-ref]').getAttribute('data-ref')",
+        10,
+    )
+    .await;
+
+    // The code replaces the QR attempt; a wrong code is refused; the right one links.
+    let ask = format!("return WPP.conn.startLinkDeviceCodeForPhoneNumber('{ANA}')");
+    let code = page.js(&ask).await.as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 8);
+    assert_eq!(page.js(&ask).await, code.as_str(), "same phone, same code");
+    assert_eq!(
+        page.events("conn.link_code_change").await,
+        vec![json!(code)]
+    );
+    assert!(net.state().await["attempts"].as_array().unwrap().is_empty());
+    let wrong = if code == "AAAAAAAA" {
+        "BBBB-BBBB"
+    } else {
+        "AAAA-AAAA"
+    };
+    assert_eq!(
+        net.post("/sim/pair", json!({ "phone": ANA, "code": wrong }))
+            .await
+            .0,
+        409
+    );
+    let dashed = format!("{}-{}", &code[..4], &code[4..]);
+    net.ok("/sim/pair", json!({ "phone": ANA, "code": dashed }))
+        .await;
+    page.wait_main().await;
+
+    // Killed without a clean shutdown, the browser still comes back logged in.
+    page.wait("window.__simApp.conn.stored", 5).await;
+    let pgid = page.browser.pgid();
+    drop(page);
+    assert_no_group(pgid);
+    let page = Page::open(&net, profile.path()).await;
+    page.wait_main().await;
+    assert!(
+        page.events("conn.auth_code_change")
+            .await
+            .iter()
+            .all(Value::is_null)
+    );
+    page.close().await;
+    net.shutdown().await;
+}
+
+#[tokio::test]
+async fn raw_events_reach_the_engine_as_given() {
+    let _slot = browser_slot().await;
+    let net = net_with_phones().await;
+    let profile = tempfile::tempdir().unwrap();
+    let page = Page::open(&net, profile.path()).await;
+    page.link(&net, ANA).await;
+
+    // A message first seen as ciphertext, then decrypted, with the same id.
+    for (kind, body) in [("ciphertext", ""), ("chat", "decifrada")] {
+        let payload = json!({
+            "id": { "id": "CIPH1", "fromMe": false, "remote": format!("{BIA}@c.us"),
+                    "_serialized": format!("false_{BIA}@c.us_CIPH1") },
+            "from": format!("{BIA}@c.us"), "to": format!("{ANA}@c.us"),
+            "type": kind, "body": body, "t": 1_700_000_000, "isNewMsg": true });
+        let raw = json!({ "to": ANA, "event": "chat.new_message", "payload": payload });
+        net.ok("/sim/raw", raw).await;
+    }
+    let cond = "window.__events.filter(e => e.name === 'chat.new_message' \
+                && e.payload.id.id === 'CIPH1').length === 2";
+    page.wait(cond, 5).await;
+    let both = page.events("chat.new_message").await;
+    let types: Vec<&str> = both.iter().filter_map(|m| m["type"].as_str()).collect();
+    assert_eq!(types, ["ciphertext", "chat"]);
+    assert_eq!(both[1]["from"]["_serialized"], format!("{BIA}@c.us"));
+
+    // Other events pass through untouched.
+    let raw = json!({ "to": ANA, "event": "conn.needs_update", "payload": { "any": 1 } });
+    net.ok("/sim/raw", raw).await;
+    let update = page
+        .wait(
+            "window.__events.find(e => e.name === 'conn.needs_update')",
+            5,
+        )
+        .await;
+    assert_eq!(update["payload"], json!({ "any": 1 }));
+    page.close().await;
+    net.shutdown().await;
+}
