@@ -404,3 +404,45 @@ fn now_ms() -> u64 {
         .unwrap();
     u64::try_from(d.as_millis()).unwrap()
 }
+
+#[tokio::test]
+async fn cli_prints_the_bound_address_and_needs_no_config() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orbitbot"))
+        .args(["simulator", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{line}"
+    );
+    let health: Value = reqwest::get(format!("http://{addr}/sim/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(health, json!({ "ok": true }));
+}
