@@ -114,12 +114,17 @@ impl Browser {
     }
 
     /// Ends the session (Chromium writes its profile), then kills the process group.
-    pub async fn close(mut self) -> Result<(), BridgeError> {
-        let outcome = match self.client.take() {
+    pub async fn close(self) -> Result<(), BridgeError> {
+        let Self { client, mut driver } = self;
+        let outcome = match client {
             Some(client) => client.close().await.map_err(BridgeError::from),
             None => Ok(()),
         };
-        self.driver.kill();
+        // Killing waits for the group to empty: keep that off the async workers.
+        let killed = tokio::task::spawn_blocking(move || driver.kill()).await;
+        if let Err(e) = killed {
+            tracing::warn!("waiting for the browser's process group failed: {e}");
+        }
         outcome
     }
 

@@ -74,7 +74,7 @@ impl NetMsg {
     }
 
     /// The sender's address as the network shows it: chat id, or LID with `as_lid`.
-    fn sender_addr(&self) -> String {
+    pub(crate) fn sender_address(&self) -> String {
         if self.as_lid {
             lid_of(&self.sender)
         } else {
@@ -87,7 +87,7 @@ impl NetMsg {
         match &self.group {
             Some(group) => group.clone(),
             None if self.sender == viewer => chat_id(&self.to),
-            None => self.sender_addr(),
+            None => self.sender_address(),
         }
     }
 
@@ -103,7 +103,7 @@ impl NetMsg {
     pub(crate) fn key_for(&self, viewer: &str) -> Value {
         let from_me = self.sender == viewer;
         let remote = self.chat_for(viewer);
-        let participant = (self.group.is_some() && !from_me).then(|| self.sender_addr());
+        let participant = (self.group.is_some() && !from_me).then(|| self.sender_address());
         let mut serialized = format!("{from_me}_{remote}_{}", self.key);
         if let Some(p) = &participant {
             serialized = format!("{serialized}_{p}");
@@ -124,7 +124,7 @@ impl NetMsg {
         let from = match (&self.group, from_me) {
             (_, true) => chat_id(viewer),
             (Some(group), false) => group.clone(),
-            (None, false) => self.sender_addr(),
+            (None, false) => self.sender_address(),
         };
         let to = if from_me {
             remote.clone()
@@ -133,7 +133,7 @@ impl NetMsg {
         };
         let author = self.group.as_ref().map(|_| match from_me {
             true => chat_id(viewer),
-            false => self.sender_addr(),
+            false => self.sender_address(),
         });
         let mut model = json!({
             "id": self.key_for(viewer),

@@ -32,6 +32,17 @@ impl World {
             .ok_or_else(|| SimError::missing("group", input))
     }
 
+    /// `msg` as a wa-js model on `viewer`'s page, its quote resolved to a message key.
+    pub(crate) fn model(&self, msg: &NetMsg, viewer: &str, is_new: bool) -> Value {
+        let mut model = msg.model_for(viewer, is_new);
+        let quoted = msg.quoted_id.as_ref().and_then(|q| self.messages.get(q));
+        if let Some(quoted) = quoted {
+            model["quotedMsgId"] = quoted.key_for(viewer);
+            model["quotedParticipant"] = json!(quoted.sender_address());
+        }
+        model
+    }
+
     /// The phones a message reaches (not its sender, except a note-to-self).
     fn recipients(&self, msg: &NetMsg) -> Vec<String> {
         match &msg.group {
@@ -53,10 +64,12 @@ impl World {
         for phone in &recipients {
             let entry = msg.inbox_entry(phone, now);
             self.inboxes.entry(phone.clone()).or_default().push(entry);
-            self.deliver(phone, "msg", msg.model_for(phone, true));
+            let model = self.model(&msg, phone, true);
+            self.deliver(phone, "msg", model);
         }
         if !recipients.contains(&msg.sender) {
-            self.deliver(&msg.sender.clone(), "msg", msg.model_for(&msg.sender, true));
+            let model = self.model(&msg, &msg.sender, true);
+            self.deliver(&msg.sender.clone(), "msg", model);
         }
         self.order.push(msg.key.clone());
         self.messages.insert(msg.key.clone(), msg);
@@ -77,7 +90,7 @@ impl World {
             let data = json!({
                 "chat": msg.chat_for(&phone),
                 "id": msg.key_for(&phone)["_serialized"],
-                "msg": msg.model_for(&phone, false),
+                "msg": self.model(&msg, &phone, false),
             });
             self.deliver(&phone, "edit", data);
         }
@@ -143,7 +156,7 @@ impl World {
             let involved =
                 msg.sender == *viewer || self.recipients(msg).iter().any(|r| r == viewer);
             if involved && msg.in_chat(viewer, chat) && seen.insert(key) {
-                out.push(msg.model_for(viewer, false));
+                out.push(self.model(msg, viewer, false));
             }
             if out.len() >= count {
                 break;

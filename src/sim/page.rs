@@ -200,7 +200,7 @@ async fn send(State(sim): State<Sim>, Body(req): Body<PageSend>) -> Answer {
     }
     let key = msg.key.clone();
     let model = sim.with(|w| {
-        let model = msg.model_for(&msg.sender, true);
+        let model = w.model(&msg, &msg.sender, true);
         w.route(msg);
         w.ack(&key, 1);
         model

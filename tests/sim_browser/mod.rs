@@ -169,6 +169,18 @@ async fn messages_flow_both_ways() {
     assert_eq!(msg["senderPn"], format!("{CAIO}@c.us"));
     assert_eq!(msg["id"]["id"], "LID1");
 
+    // Quotes and mentions.
+    let reply = json!({ "from": BIA, "to": ANA, "body": "re", "id": "QUO1", "quoted_id": "TXT1",
+        "mentions": [format!("{ANA}@c.us")] });
+    net.ok("/sim/messages", reply).await;
+    let msg = page.message("QUO1").await;
+    assert_eq!(msg["quotedMsgId"]["id"], "TXT1");
+    assert_eq!(msg["quotedStanzaID"], "TXT1");
+    assert_eq!(
+        msg["mentionedJidList"][0]["_serialized"],
+        format!("{ANA}@c.us")
+    );
+
     // A page send lands in the inbox and echoes back with fromMe, then acks.
     let ret = page
         .js(&format!(
