@@ -92,6 +92,11 @@ impl Browser {
         self.driver.pgid()
     }
 
+    /// Whether chromedriver is still running.
+    pub fn running(&mut self) -> bool {
+        self.driver.running()
+    }
+
     /// Registers `source` to run in every new document before the page's own scripts.
     pub async fn add_init_script(&self, source: &str) -> Result<(), BridgeError> {
         let cmd = CdpExecute {

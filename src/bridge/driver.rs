@@ -60,6 +60,13 @@ impl Driver {
         self.pgid
     }
 
+    /// Whether chromedriver is still running (it has not exited or been killed).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// Kills the whole process group with SIGKILL and waits until it is empty.
     pub fn kill(&mut self) {
         let Some(mut child) = self.child.take() else {

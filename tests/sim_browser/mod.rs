@@ -387,6 +387,8 @@ async fn dropping_a_browser_leaves_no_process() {
     let net = Net::start().await;
     let profile = tempfile::tempdir().unwrap();
     let page = Page::open(&net, profile.path()).await;
+    let mut page = page;
+    assert!(page.browser.running());
     let pgid = page.browser.pgid();
     drop(page);
     assert_no_group(pgid);
@@ -500,6 +502,21 @@ async fn raw_events_reach_the_engine_as_given() {
         )
         .await;
     assert_eq!(update["payload"], json!({ "any": 1 }));
+
+    // The page logs itself out: conn.logout, then a QR again.
+    assert_eq!(page.js("return WPP.conn.logout()").await, true);
+    page.wait("window.__events.some(e => e.name === 'conn.logout')", 5)
+        .await;
+    assert_eq!(
+        page.events("conn.logout_reason").await,
+        vec![json!("user_initiated")]
+    );
+    page.wait(
+        "document.querySelector('[data-ref]').getAttribute('data-ref')",
+        5,
+    )
+    .await;
+    assert_eq!(net.account(ANA).await["state"], "logged_out");
     page.close().await;
     net.shutdown().await;
 }
