@@ -145,6 +145,27 @@ impl World {
         self.deliver(&msg.sender, "ack", data);
     }
 
+    /// `reader` read `chat`: senders of its unread messages get the read ack (3).
+    pub(crate) fn mark_read(&mut self, reader: &str, chat: &str) {
+        let unread: Vec<String> = self
+            .order
+            .iter()
+            .filter(|key| !self.read.contains(*key))
+            .filter(|key| {
+                self.messages.get(*key).is_some_and(|m| {
+                    m.sender != reader
+                        && m.in_chat(reader, chat)
+                        && self.recipients(m).iter().any(|r| r == reader)
+                })
+            })
+            .cloned()
+            .collect();
+        for key in unread {
+            self.ack(&key, 3);
+            self.read.insert(key);
+        }
+    }
+
     /// The last `count` messages of `chat` seen from `viewer`, oldest first.
     pub(crate) fn history(&self, viewer: &str, chat: &str, count: usize) -> Vec<Value> {
         let mut seen = std::collections::HashSet::new();

@@ -208,7 +208,12 @@ async fn send(State(sim): State<Sim>, Body(req): Body<PageSend>) -> Answer {
     let sim = sim.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(ack_delay)).await;
-        sim.with(|w| w.ack(&key, 2));
+        // A message already read does not step back to "delivered".
+        sim.with(|w| {
+            if !w.read.contains(&key) {
+                w.ack(&key, 2);
+            }
+        });
     });
     Ok(Json(model))
 }
@@ -347,9 +352,10 @@ struct ReadRequest {
 
 async fn read(State(sim): State<Sim>, Body(req): Body<ReadRequest>) -> Answer {
     sim.with(|w| {
-        w.page_account(req.page)
-            .map(|_| ())
-            .ok_or_else(|| gone(req.page))
+        let phone = w.page_account(req.page).map(|a| a.phone.clone());
+        let phone = phone.ok_or_else(|| gone(req.page))?;
+        w.mark_read(&phone, &req.chat);
+        Ok::<_, SimError>(())
     })?;
     Ok(Json(json!({ "wid": req.chat, "unreadCount": 0 })))
 }

@@ -238,6 +238,8 @@ pub(crate) struct World {
     pub(crate) messages: HashMap<String, NetMsg>,
     /// Message keys in sending order (repeated for duplicates).
     pub(crate) order: Vec<String>,
+    /// Keys of messages whose read ack was sent.
+    pub(crate) read: std::collections::HashSet<String>,
     /// Deliveries per phone digits.
     pub(crate) inboxes: HashMap<String, Vec<InboxEntry>>,
     next_id: u64,

@@ -446,3 +446,28 @@ async fn cli_prints_the_bound_address_and_needs_no_config() {
     child.wait().unwrap();
     assert_eq!(health, json!({ "ok": true }));
 }
+
+#[tokio::test]
+async fn page_sends_are_acked_up_to_read() {
+    let net = net_with_phones().await;
+    net.ok("/sim/config", json!({ "ack_delay_ms": 5000 })).await;
+    let ana = paired_page(&net, ANA).await;
+    let bia = paired_page(&net, BIA).await;
+    let send = json!({ "page": ana, "to": format!("{BIA}@c.us"), "body": "oi", "id": "R1" });
+    let model = net.ok("/sim/page/send", send).await;
+    assert_eq!(model["id"]["_serialized"], format!("true_{BIA}@c.us_R1"));
+    let read = json!({ "page": bia, "chat": format!("{ANA}@c.us") });
+    net.ok("/sim/page/read", read.clone()).await;
+    net.ok("/sim/page/read", read).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (_, polled) = net.get(&format!("/sim/page/poll?page={ana}&after=0")).await;
+    let acks: Vec<u64> = polled["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "ack")
+        .map(|e| e["data"]["ack"].as_u64().unwrap())
+        .collect();
+    assert_eq!(acks, [1, 3], "read before the delivery ack was due");
+    net.shutdown().await;
+}

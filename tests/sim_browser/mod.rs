@@ -298,6 +298,11 @@ async fn messages_flow_both_ways() {
         .collect();
     assert!(ids.contains(&"OUT1") && ids.contains(&"PH1"), "{ids:?}");
 
+    let read = page
+        .js(&format!("return WPP.chat.markIsRead('{BIA}@c.us')"))
+        .await;
+    assert_eq!(read["unreadCount"], 0);
+
     // Conflict until takeover.
     net.ok(&format!("/sim/phones/{ANA}/conflict"), json!({}))
         .await;
