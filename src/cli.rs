@@ -31,6 +31,12 @@ pub enum Command {
     CheckConfig,
     /// List the tenants with their session state.
     Tenants,
+    /// Run the WhatsApp simulator (no configuration file needed).
+    Simulator {
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:7600", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// Runs one subcommand; errors are printed for the operator.
@@ -39,6 +45,7 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
         Command::CheckConfig => load(&cli.config).map(|c| print!("{}", c.display_masked())),
         Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
         Command::Run => load(&cli.config).and_then(|c| run(&c, sink)),
+        Command::Simulator { listen } => simulator(listen),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,6 +64,13 @@ fn run(config: &Config, sink: &LogSink) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime
         .block_on(crate::run::run(config, sink))
+        .map_err(|e| e.to_string())
+}
+
+fn simulator(listen: std::net::SocketAddr) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime
+        .block_on(crate::sim::serve(listen))
         .map_err(|e| e.to_string())
 }
 

@@ -3,7 +3,6 @@
 //!
 //! The modules, one concern each:
 //!
-//! - [`bridge`]: the `__wab` page bridge and its typed events.
 //! - [`cli`]: the command line (`run`, `check-config`, `tenants`) and what each prints.
 //! - [`config`]: `admin.toml` read in two stages into a validated [`config::Config`].
 //! - [`tenant`]: [`tenant::TenantId`], the only way a tenant name reaches a path, and
@@ -13,8 +12,10 @@
 //!   folder's lock; tenant log records.
 //! - [`control`]: the control socket through which shell subcommands reach `run`.
 //! - [`run`]: the long-running service and its orderly shutdown.
-//! - [`session`]: browser sessions: profiles and process groups so far.
+//! - [`session`]: one supervised browser session per tenant, its queue and processes.
 //! - [`clock`]: wall-clock helpers (stored times are UTC milliseconds).
+//! - [`bridge`]: chromedriver and Chromium per session, the `__wab` page bridge.
+//! - [`sim`]: the WhatsApp simulator (`orbitbot simulator`), its page and fake engine.
 
 pub mod bridge;
 pub mod chat;
@@ -24,5 +25,6 @@ pub mod config;
 pub mod control;
 pub mod run;
 pub mod session;
+pub mod sim;
 pub mod store;
 pub mod tenant;

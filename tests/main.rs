@@ -5,4 +5,8 @@
 
 mod cli;
 mod common;
+mod session;
+mod sim_api;
+mod sim_browser;
 mod store;
+mod support;

@@ -12,10 +12,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::event::{InboundMessage, PollBatch, parse_poll};
-use super::{BRIDGE_JS, Browser, BrowserOptions, BridgeError};
+use super::{BRIDGE_JS, BridgeError, Browser, BrowserOptions};
 
 /// Base64 characters per `stage`/`readMedia` call (a multiple of 4).
 const CHUNK_B64: usize = 512 * 1024;
+/// How long one `__wab` call may take before the browser counts as hung (a poll gets
+/// this on top of its own wait).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a page may take to expose `__wab` after navigation.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -121,7 +124,10 @@ impl Page {
     /// `url` and waits until `__wab` answers.
     pub async fn load(&self, engine: &str, url: &str) -> Result<Hello, BridgeError> {
         self.browser.add_init_script(&init_script(engine)).await?;
-        self.browser.goto(url).await?;
+        match tokio::time::timeout(HELLO_TIMEOUT, self.browser.goto(url)).await {
+            Ok(loaded) => loaded?,
+            Err(_) => return Err(BridgeError::Timeout("goto".to_owned())),
+        }
         self.wait_hello().await
     }
 
@@ -167,18 +173,26 @@ impl Page {
     ) -> Result<PollBatch, BridgeError> {
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         let args = vec![json!(after), json!(wait_ms), json!(max), json!(boot)];
-        let value = self.raw("poll", args).await?;
+        let value = self.raw_within("poll", args, wait + CALL_TIMEOUT).await?;
         parse_poll(value).map_err(BridgeError::Protocol)
     }
 
     /// Sends a text with the caller's message id.
     pub async fn send_text(&self, to: &str, text: &str, id: &str) -> Result<Sent, CallError> {
         let opts = json!({ "id": id });
-        decode_call(self.raw("sendText", vec![json!(to), json!(text), opts]).await?)
+        decode_call(
+            self.raw("sendText", vec![json!(to), json!(text), opts])
+                .await?,
+        )
     }
 
     /// Sends a media file with the caller's message id, staged in chunks.
-    pub async fn send_media(&self, to: &str, media: &Media<'_>, id: &str) -> Result<Sent, CallError> {
+    pub async fn send_media(
+        &self,
+        to: &str,
+        media: &Media<'_>,
+        id: &str,
+    ) -> Result<Sent, CallError> {
         let handle = format!("up-{id}");
         let b64 = B64.encode(media.bytes);
         for chunk in b64.as_bytes().chunks(CHUNK_B64) {
@@ -192,7 +206,10 @@ impl Page {
             "caption": media.caption,
             "ptt": media.ptt,
         });
-        decode_call(self.raw("sendMedia", vec![json!(to), json!(handle), opts]).await?)
+        decode_call(
+            self.raw("sendMedia", vec![json!(to), json!(handle), opts])
+                .await?,
+        )
     }
 
     /// Downloads a message's media, read back in chunks.
@@ -254,8 +271,21 @@ impl Page {
     }
 
     async fn raw(&self, function: &str, args: Vec<Value>) -> Result<Value, BridgeError> {
+        self.raw_within(function, args, CALL_TIMEOUT).await
+    }
+
+    async fn raw_within(
+        &self,
+        function: &str,
+        args: Vec<Value>,
+        limit: Duration,
+    ) -> Result<Value, BridgeError> {
         let script = format!("return window.__wab.{function}(...arguments);");
-        self.browser.execute(&script, args).await
+        let call = self.browser.execute(&script, args);
+        match tokio::time::timeout(limit, call).await {
+            Ok(answer) => answer,
+            Err(_) => Err(BridgeError::Timeout(function.to_owned())),
+        }
     }
 }
 

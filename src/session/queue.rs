@@ -53,8 +53,15 @@ impl SendQueue {
     pub(super) fn accept(&mut self, cmd: Command, ctx: &Ctx) -> Option<Command> {
         match cmd {
             Command::SendText { to, text, id } => {
-                for (i, part) in split_message(&text, MAX_MESSAGE_CHARS).into_iter().enumerate() {
-                    let id = if i == 0 { id.clone() } else { format!("{id}-{}", i + 1) };
+                for (i, part) in split_message(&text, MAX_MESSAGE_CHARS)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let id = if i == 0 {
+                        id.clone()
+                    } else {
+                        format!("{id}-{}", i + 1)
+                    };
                     self.push(id, to.clone(), Body::Text(part));
                 }
             }
@@ -84,15 +91,25 @@ impl SendQueue {
     /// How long until the next message may go (`None`: nothing queued).
     pub(super) fn next_in(&self, now: Instant) -> Option<Duration> {
         let front = self.items.front()?;
-        Some(front.ready_at.map_or(Duration::ZERO, |t| t.saturating_duration_since(now)))
+        Some(
+            front
+                .ready_at
+                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now)),
+        )
     }
 
     /// Removes the front message and reports how its send ended.
     pub(super) async fn finish(&mut self, ctx: &Ctx, result: Result<(), String>) {
-        let Some(done) = self.items.pop_front() else { return };
+        let Some(done) = self.items.pop_front() else {
+            return;
+        };
         self.publish_len(ctx);
         let tenant = ctx.spec.tenant.clone();
-        let event = SessionEvent::SendDone { tenant, id: done.id, result };
+        let event = SessionEvent::SendDone {
+            tenant,
+            id: done.id,
+            result,
+        };
         ctx.publish(event).await;
     }
 

@@ -103,7 +103,10 @@ impl Sessions {
 
     /// A running session's state, if it runs.
     pub fn state(&self, tenant: &TenantId) -> Option<SessionState> {
-        self.lock().get(tenant).filter(|h| h.is_running()).map(SessionHandle::state)
+        self.lock()
+            .get(tenant)
+            .filter(|h| h.is_running())
+            .map(SessionHandle::state)
     }
 
     /// Messages waiting in a session's send queue.

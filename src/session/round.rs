@@ -96,7 +96,10 @@ impl<'a> Round<'a> {
             if let Some(exit) = self.send_due(page).await {
                 return exit;
             }
-            let wait = self.queue.next_in(Instant::now()).map_or(POLL_WAIT, |d| d.min(POLL_WAIT));
+            let wait = self
+                .queue
+                .next_in(Instant::now())
+                .map_or(POLL_WAIT, |d| d.min(POLL_WAIT));
             let batch = match page.poll(&boot, cursor, wait, POLL_MAX).await {
                 Ok(batch) => batch,
                 Err(e) => return Exit::Crashed(e.to_string()),
@@ -156,7 +159,9 @@ impl<'a> Round<'a> {
         self.last_pair_code = Some(code.clone());
         self.ctx.set_state(SessionState::Pairing, None).await;
         let tenant = self.ctx.spec.tenant.clone();
-        self.ctx.publish(SessionEvent::PairCode { tenant, code }).await;
+        self.ctx
+            .publish(SessionEvent::PairCode { tenant, code })
+            .await;
     }
 
     async fn on_event(&mut self, event: BridgeEvent, page: &Page) -> Option<Exit> {
@@ -204,7 +209,10 @@ impl<'a> Round<'a> {
     async fn online(&mut self, me: Option<String>, lid: Option<String>) {
         self.reached_online = true;
         self.qr_shown = 0;
-        let phone = me.as_deref().and_then(|m| m.strip_suffix("@c.us")).map(str::to_owned);
+        let phone = me
+            .as_deref()
+            .and_then(|m| m.strip_suffix("@c.us"))
+            .map(str::to_owned);
         if let (Some(store), Some(phone)) = (&self.ctx.store, phone) {
             let (store, tenant) = (store.clone(), self.ctx.spec.tenant.clone());
             let _ = tokio::task::spawn_blocking(move || {
@@ -214,7 +222,9 @@ impl<'a> Round<'a> {
         }
         self.ctx.set_state(SessionState::Online, None).await;
         let tenant = self.ctx.spec.tenant.clone();
-        self.ctx.publish(SessionEvent::Online { tenant, me, lid }).await;
+        self.ctx
+            .publish(SessionEvent::Online { tenant, me, lid })
+            .await;
     }
 
     /// Sends the front message when it is due and the session is online.
@@ -226,7 +236,9 @@ impl<'a> Round<'a> {
         let item = self.queue.front_mut()?;
         let chars = item.chars();
         let pacer = &mut self.pacer;
-        let ready_at = *item.ready_at.get_or_insert_with(|| now + pacer.delay_before(now, chars));
+        let ready_at = *item
+            .ready_at
+            .get_or_insert_with(|| now + pacer.delay_before(now, chars));
         if ready_at > now {
             return None;
         }

@@ -287,7 +287,12 @@ impl Ctx {
         }
         info!(%state, detail = detail.as_deref().unwrap_or(""), "session state");
         let tenant = self.tenant().clone();
-        self.publish(SessionEvent::State { tenant, state, detail }).await;
+        self.publish(SessionEvent::State {
+            tenant,
+            state,
+            detail,
+        })
+        .await;
     }
 }
 
@@ -309,7 +314,9 @@ async fn supervise(ctx: Ctx, mut commands: mpsc::UnboundedReceiver<Command>) {
             }
             Exit::LoggedOut(reason) => {
                 set_aside(&ctx);
-                queue.fail_all(&ctx, "sessão desconectada pelo celular").await;
+                queue
+                    .fail_all(&ctx, "sessão desconectada pelo celular")
+                    .await;
                 ctx.set_state(SessionState::LoggedOut, reason).await;
                 return;
             }
@@ -384,7 +391,9 @@ fn refuse(cmd: Command, why: &str) {
 }
 
 fn set_aside(ctx: &Ctx) {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     match move_profile_aside(&ctx.spec.paths, &stamp) {
         Ok(place) => info!(place = %place.display(), "logged-out profile moved aside"),
         Err(e) => warn!(error = %e, "could not move the logged-out profile aside"),

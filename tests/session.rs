@@ -1,0 +1,380 @@
+//! The session engine on real Chromium against the simulator: link, receive, send,
+//! crash and restart, logout, QR expiry, conflict, send faults; no process left.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orbitbot::bridge::event::BridgeEvent;
+use orbitbot::config::Config;
+use orbitbot::session::process::{ProfilePaths, group_alive, group_members};
+use orbitbot::session::{Command, SessionEvent, Sessions};
+use orbitbot::store::Store;
+use orbitbot::tenant::{SessionState, TenantId};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::support::{Net, browser_slot, eventually};
+
+const CLIENT: &str = "5511999990010";
+const CUSTOMER: &str = "5511999990001";
+
+/// A data folder, a config pointing at the simulator, the store and the sessions.
+struct Env {
+    _dir: tempfile::TempDir,
+    config: Arc<Config>,
+    store: Arc<Store>,
+    sessions: Sessions,
+    events: mpsc::Receiver<SessionEvent>,
+    seen: Vec<SessionEvent>,
+}
+
+impl Env {
+    async fn new(net: &Net, extra_limits: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[admin]\noperators = [\"5511999990000\"]\n\
+             [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\n\
+             [limits]\nmin_gap_ms = 50\ntyping_ms_per_char = 0\n{extra_limits}",
+            net.url("/")
+        );
+        let path = dir.path().join("admin.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = Arc::new(Config::load(&path).unwrap());
+        let store = Arc::new(Store::open(&config.paths.data).unwrap());
+        let (tx, events) = mpsc::channel(256);
+        let sessions = Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap();
+        Env {
+            _dir: dir,
+            config,
+            store,
+            sessions,
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    fn tenant(&self, name: &str) -> TenantId {
+        let id = TenantId::parse(name).unwrap();
+        self.store.create_tenant(&id, 1).unwrap();
+        id
+    }
+
+    fn paths(&self, id: &TenantId) -> ProfilePaths {
+        ProfilePaths::new(&self.config.paths.tokens, &self.config.paths.data, id)
+    }
+
+    fn pgid(&self, id: &TenantId) -> u32 {
+        let text = std::fs::read_to_string(self.paths(id).pgid_file).unwrap();
+        text.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    /// Waits for the first event `pick` accepts, keeping every event seen.
+    async fn expect<T>(
+        &mut self,
+        what: &str,
+        secs: u64,
+        mut pick: impl FnMut(&SessionEvent) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let got = tokio::time::timeout(left, self.events.recv()).await;
+            let Ok(Some(event)) = got else {
+                panic!("timed out waiting for {what}; seen: {:#?}", self.seen);
+            };
+            let found = pick(&event);
+            self.seen.push(event);
+            if let Some(found) = found {
+                return found;
+            }
+        }
+    }
+
+    async fn expect_state(&mut self, id: &TenantId, want: SessionState, secs: u64) {
+        let what = format!("{id} {want}");
+        self.expect(&what, secs, |e| match e {
+            SessionEvent::State { tenant, state, .. } if tenant == id && *state == want => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+
+    /// Starts a session, scans its first QR with `phone`, waits until online.
+    async fn link(&mut self, net: &Net, id: &TenantId, phone: &str) {
+        assert!(self.sessions.start(id));
+        let code = self
+            .expect("a QR", 30, |e| match e {
+                SessionEvent::Qr { code, seq: 1, .. } => Some(code.clone()),
+                _ => None,
+            })
+            .await;
+        net.ok("/sim/scan", json!({ "phone": phone, "code": code }))
+            .await;
+        let me = self
+            .expect("online", 30, |e| match e {
+                SessionEvent::Online { me, .. } => Some(me.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(me.as_deref(), Some(format!("{phone}@c.us").as_str()));
+    }
+
+    /// The id of a message with this text, seen already or awaited.
+    async fn expect_text(&mut self, from_me: bool, text: &str) -> String {
+        let pick = |e: &SessionEvent| match e {
+            SessionEvent::Inbound {
+                event: BridgeEvent::Message(m),
+                ..
+            } if m.from_me == from_me && m.text.as_deref() == Some(text) => Some(m.id.clone()),
+            _ => None,
+        };
+        if let Some(id) = self.seen.iter().find_map(pick) {
+            return id;
+        }
+        let what = format!("message {text:?} (from_me {from_me})");
+        self.expect(&what, 20, pick).await
+    }
+}
+
+fn no_process_left(pgid: u32) -> bool {
+    !group_alive(pgid) && group_members(pgid).is_empty()
+}
+
+fn chromium_of_group(pgid: u32) -> Vec<u32> {
+    group_members(pgid)
+        .into_iter()
+        .filter(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            exe.to_string_lossy().contains("chrom") && !exe.to_string_lossy().contains("driver")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_receive_send_and_stop_without_leftovers() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    net.phone(CUSTOMER, "Ana").await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+
+    env.link(&net, &loja, CLIENT).await;
+    let record = env.store.control().tenant(&loja).unwrap().unwrap();
+    assert_eq!(record.state, SessionState::Online);
+    assert_eq!(record.phone.as_deref(), Some(CLIENT));
+
+    let body = json!({ "from": CUSTOMER, "to": CLIENT, "body": "oi, tudo bem?" });
+    let sent = net.ok("/sim/messages", body).await;
+    let id = env.expect_text(false, "oi, tudo bem?").await;
+    assert_eq!(json!(id), sent["id"]);
+
+    let to = format!("{CUSTOMER}@c.us");
+    let command = Command::SendText {
+        to,
+        text: "olá! 👋".into(),
+        id: "ORBTEST0001".into(),
+    };
+    assert!(env.sessions.command(&loja, command));
+    let result = env
+        .expect("send done", 20, |e| match e {
+            SessionEvent::SendDone { id, result, .. } if id == "ORBTEST0001" => {
+                Some(result.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(result, Ok(()));
+    assert_eq!(
+        env.expect_text(true, "olá! 👋").await,
+        "ORBTEST0001",
+        "echo keeps our id"
+    );
+    let inbox = net.inbox(CUSTOMER).await;
+    assert!(
+        inbox
+            .iter()
+            .any(|m| m["id"] == "ORBTEST0001" && m["body"] == "olá! 👋"),
+        "{inbox:?}"
+    );
+
+    let pgid = env.pgid(&loja);
+    assert!(group_alive(pgid));
+    env.sessions.stop(&loja).await;
+    assert!(no_process_left(pgid), "{:?}", group_members(pgid));
+    assert!(!env.paths(&loja).pgid_file.exists());
+    let record = env.store.control().tenant(&loja).unwrap().unwrap();
+    assert_eq!(record.state, SessionState::Stopped);
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_chromium_restarts_logged_in_and_nothing_is_lost() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    net.phone(CUSTOMER, "Ana").await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+
+    let pgid = env.pgid(&loja);
+    for pid in chromium_of_group(pgid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    env.expect_state(&loja, SessionState::Crashed, 30).await;
+    let body = json!({ "from": CUSTOMER, "to": CLIENT, "body": "mandei enquanto caía" });
+    net.ok("/sim/messages", body).await;
+    env.expect_state(&loja, SessionState::Online, 60).await;
+    assert!(
+        !env.seen
+            .iter()
+            .skip_while(|e| !matches!(
+                e,
+                SessionEvent::State {
+                    state: SessionState::Crashed,
+                    ..
+                }
+            ))
+            .any(|e| matches!(e, SessionEvent::Qr { .. })),
+        "no QR after the restart: the profile kept the login"
+    );
+    env.expect_text(false, "mandei enquanto caía").await;
+    assert!(no_process_left(pgid), "the crashed browser's group is gone");
+
+    env.sessions.stop(&loja).await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_from_the_phone_ends_the_session_without_reconnecting() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+    let pgid = env.pgid(&loja);
+
+    net.ok(&format!("/sim/phones/{CLIENT}/logout"), json!({}))
+        .await;
+    env.expect_state(&loja, SessionState::LoggedOut, 30).await;
+    eventually("browser gone", 10, || async {
+        no_process_left(pgid).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while let Ok(event) = env.events.try_recv() {
+        assert!(!matches!(
+            event,
+            SessionEvent::State {
+                state: SessionState::Starting,
+                ..
+            }
+        ));
+    }
+    let root = env.paths(&loja).root;
+    let aside: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("logged-out-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "old profile moved aside");
+    let state = env.store.control().tenant(&loja).unwrap().unwrap().state;
+    assert_eq!(state, SessionState::LoggedOut);
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unscanned_attempt_expires_after_qr_resends_codes_and_closes_the_browser() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let timings = json!({ "qr_first_ms": 400, "qr_next_ms": 300, "qr_count": 6 });
+    net.ok("/sim/config", timings).await;
+    let mut env = Env::new(&net, "qr_resends = 3\n").await;
+    let loja = env.tenant("loja");
+    assert!(env.sessions.start(&loja));
+    let mut codes = Vec::new();
+    for want in 1..=3 {
+        let code = env
+            .expect("a QR", 30, |e| match e {
+                SessionEvent::Qr { code, seq, .. } if *seq == want => Some(code.clone()),
+                _ => None,
+            })
+            .await;
+        codes.push(code);
+    }
+    codes.dedup();
+    assert_eq!(codes.len(), 3, "codes rotate");
+    let pgid = env.pgid(&loja);
+    env.expect_state(&loja, SessionState::QrExpired, 30).await;
+    eventually("browser gone", 10, || async {
+        no_process_left(pgid).then_some(())
+    })
+    .await;
+    assert!(
+        !env.seen
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Qr { seq: 4, .. }))
+    );
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflict_then_takeover_and_a_rate_limited_send_is_retried_once() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    net.phone(CUSTOMER, "Ana").await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+
+    net.ok(&format!("/sim/phones/{CLIENT}/conflict"), json!({}))
+        .await;
+    env.expect_state(&loja, SessionState::Conflict, 20).await;
+    assert!(env.sessions.command(&loja, Command::Takeover));
+    env.expect_state(&loja, SessionState::Online, 20).await;
+
+    let fault = json!({ "account": CLIENT, "send_error": "rate-overlimit", "after_n": 0 });
+    net.ok("/sim/faults", fault).await;
+    let to = format!("{CUSTOMER}@c.us");
+    let command = Command::SendText {
+        to,
+        text: "depois do limite".into(),
+        id: "ORBTEST0002".into(),
+    };
+    assert!(env.sessions.command(&loja, command));
+    let result = env
+        .expect("send done", 30, |e| match e {
+            SessionEvent::SendDone { id, result, .. } if id == "ORBTEST0002" => {
+                Some(result.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(result, Ok(()));
+    let inbox = net.inbox(CUSTOMER).await;
+    let copies = inbox
+        .iter()
+        .filter(|m| m["body"] == "depois do limite")
+        .count();
+    assert_eq!(copies, 1, "{inbox:?}");
+    assert_eq!(
+        env.sessions.state(&loja),
+        Some(SessionState::Online),
+        "not torn down"
+    );
+
+    env.sessions.stop(&loja).await;
+    net.shutdown().await;
+}
