@@ -44,7 +44,7 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
     let outcome = match cli.command {
         Command::CheckConfig => load(&cli.config).map(|c| print!("{}", c.display_masked())),
         Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
-        Command::Run => load(&cli.config).and_then(|c| run(&c, sink)),
+        Command::Run => load(&cli.config).and_then(|c| run(c, sink)),
         Command::Simulator { listen } => simulator(listen),
     };
     match outcome {
@@ -60,10 +60,10 @@ fn load(path: &std::path::Path) -> Result<Config, String> {
     Config::load(path).map_err(|e| e.to_string())
 }
 
-fn run(config: &Config, sink: &LogSink) -> Result<(), String> {
+fn run(config: Config, sink: &LogSink) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime
-        .block_on(crate::run::run(config, sink))
+        .block_on(crate::run::run(std::sync::Arc::new(config), sink))
         .map_err(|e| e.to_string())
 }
 

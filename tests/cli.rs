@@ -123,20 +123,35 @@ fn tenants_without_and_with_a_running_run_and_one_run_per_data_dir() {
         let store = Store::open(&data).unwrap();
         let loja = tid("loja-da-ana");
         store.create_tenant(&loja, 1_000).unwrap();
+        // States that stay as they are when `run` starts (no browser is started).
         store
             .control()
-            .set_state(&loja, SessionState::Online, 2_000)
+            .set_state(&loja, SessionState::Stopped, 2_000)
             .unwrap();
-        store.create_tenant(&tid("padaria"), 1_000).unwrap();
+        let padaria = tid("padaria");
+        store.create_tenant(&padaria, 1_000).unwrap();
+        store
+            .control()
+            .set_state(&padaria, SessionState::QrExpired, 3_000)
+            .unwrap();
     }
     let direct = text(&orbitbot(&config, &["tenants"]).stdout);
-    assert!(
-        direct.contains("loja-da-ana") && direct.contains("online"),
+    let rows: Vec<Vec<&str>> = direct
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["cliente", "estado", "telefone", "desde"],
         "{direct}"
     );
-    assert!(
-        direct.contains("padaria") && direct.contains("starting"),
-        "{direct}"
+    assert_eq!(rows[1][..3], ["loja-da-ana", "stopped", "-"], "{direct}");
+    assert_eq!(rows[2][..3], ["padaria", "qr_expired", "-"], "{direct}");
+    let column = |row: usize, word: &str| direct.lines().nth(row).unwrap().find(word).unwrap();
+    assert_eq!(
+        column(1, "stopped"),
+        column(2, "qr_expired"),
+        "aligned columns: {direct}"
     );
 
     let run = Running::start(&config, &data);

@@ -5,6 +5,7 @@
 
 mod cli;
 mod common;
+mod run;
 mod session;
 mod sim_api;
 mod sim_browser;

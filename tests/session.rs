@@ -20,17 +20,17 @@ const CLIENT: &str = "5511999990010";
 const CUSTOMER: &str = "5511999990001";
 
 /// A data folder, a config pointing at the simulator, the store and the sessions.
-struct Env {
-    _dir: tempfile::TempDir,
-    config: Arc<Config>,
-    store: Arc<Store>,
-    sessions: Sessions,
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) sessions: Sessions,
     events: mpsc::Receiver<SessionEvent>,
     seen: Vec<SessionEvent>,
 }
 
 impl Env {
-    async fn new(net: &Net, extra_limits: &str) -> Env {
+    pub(crate) async fn new(net: &Net, extra_limits: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[admin]\noperators = [\"5511999990000\"]\n\
@@ -45,7 +45,7 @@ impl Env {
         let (tx, events) = mpsc::channel(256);
         let sessions = Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap();
         Env {
-            _dir: dir,
+            dir,
             config,
             store,
             sessions,
@@ -54,17 +54,17 @@ impl Env {
         }
     }
 
-    fn tenant(&self, name: &str) -> TenantId {
+    pub(crate) fn tenant(&self, name: &str) -> TenantId {
         let id = TenantId::parse(name).unwrap();
         self.store.create_tenant(&id, 1).unwrap();
         id
     }
 
-    fn paths(&self, id: &TenantId) -> ProfilePaths {
+    pub(crate) fn paths(&self, id: &TenantId) -> ProfilePaths {
         ProfilePaths::new(&self.config.paths.tokens, &self.config.paths.data, id)
     }
 
-    fn pgid(&self, id: &TenantId) -> u32 {
+    pub(crate) fn pgid(&self, id: &TenantId) -> u32 {
         let text = std::fs::read_to_string(self.paths(id).pgid_file).unwrap();
         text.split_whitespace().next().unwrap().parse().unwrap()
     }
@@ -101,7 +101,7 @@ impl Env {
     }
 
     /// Starts a session, scans its first QR with `phone`, waits until online.
-    async fn link(&mut self, net: &Net, id: &TenantId, phone: &str) {
+    pub(crate) async fn link(&mut self, net: &Net, id: &TenantId, phone: &str) {
         assert!(self.sessions.start(id));
         let code = self
             .expect("a QR", 30, |e| match e {
@@ -137,7 +137,7 @@ impl Env {
     }
 }
 
-fn no_process_left(pgid: u32) -> bool {
+pub(crate) fn no_process_left(pgid: u32) -> bool {
     !group_alive(pgid) && group_members(pgid).is_empty()
 }
 

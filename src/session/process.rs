@@ -158,6 +158,28 @@ fn end_leftover(guard: &ProfileGuard, tenant: &TenantId) {
     let _ = std::fs::remove_file(&guard.paths.pgid_file);
 }
 
+/// Ends every browser group recorded under `<data>/run/`: the leftovers of an orbitbot
+/// that was killed. Called at start-up while holding the data folder's lock, so no
+/// record there belongs to a live orbitbot. Returns how many groups were ended.
+pub fn end_leftovers(data: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(data.join("run")) else {
+        return 0;
+    };
+    let mut ended = 0;
+    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+        if path.extension().is_none_or(|ext| ext != "pgid") {
+            continue;
+        }
+        if let Some(pgid) = read_record(&path).filter(|&g| group_alive(g)) {
+            info!(pgid, record = %path.display(), "ending a browser left by an earlier run");
+            kill_group(pgid);
+            ended += 1;
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    ended
+}
+
 /// The recorded group, if the record is from this boot (group ids do not survive one).
 fn read_record(file: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(file).ok()?;

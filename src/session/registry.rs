@@ -85,15 +85,19 @@ impl Sessions {
     pub async fn stop(&self, tenant: &TenantId) {
         let handle = self.lock().remove(tenant);
         if let Some(handle) = handle {
-            handle.stop().await;
+            stop_and_record(handle, &self.store).await;
         }
     }
 
     /// Stops every session, all at once, and waits for all of them.
     pub async fn stop_all(&self) {
         let handles: Vec<SessionHandle> = self.lock().drain().map(|(_, h)| h).collect();
-        let stops = handles.into_iter().map(SessionHandle::stop);
-        futures_join_all(stops).await;
+        let mut stops = tokio::task::JoinSet::new();
+        for handle in handles {
+            let store = Arc::clone(&self.store);
+            stops.spawn(async move { stop_and_record(handle, &store).await });
+        }
+        while stops.join_next().await.is_some() {}
     }
 
     /// Sends a command to a running session; `false` if it does not run.
@@ -152,14 +156,17 @@ fn engine_script(config: &Config) -> Result<String, SessionError> {
     }
 }
 
-/// Awaits every future, concurrently.
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let mut set = tokio::task::JoinSet::new();
-    for future in futures {
-        set.spawn(future);
+/// Stops a session; one that had to be aborted never recorded its end, so it is
+/// recorded here.
+async fn stop_and_record(handle: SessionHandle, store: &Store) {
+    let tenant = handle.tenant().clone();
+    if !handle.stop().await && !tenant.is_admin() {
+        let now = crate::clock::now_ms();
+        if let Err(e) = store
+            .control()
+            .set_state(&tenant, SessionState::Stopped, now)
+        {
+            warn!(%tenant, error = %e, "state of an aborted session not recorded");
+        }
     }
-    while set.join_next().await.is_some() {}
 }

@@ -61,7 +61,12 @@ impl<'a> Round<'a> {
         };
         let mut options = spec.browser.clone();
         options.profile = spec.paths.profile.clone();
-        let page = match Page::launch(&options).await {
+        let mut stopping = self.ctx.stopping.clone();
+        let launched = tokio::select! {
+            launched = Page::launch(&options) => launched,
+            _ = stopping.wait_for(|stop| *stop) => return Exit::Stopped,
+        };
+        let page = match launched {
             Ok(page) => page,
             Err(e) => return Exit::Crashed(e.to_string()),
         };
@@ -78,7 +83,12 @@ impl<'a> Round<'a> {
         if let Err(e) = guard.record_group(pgid) {
             warn!(error = %e, "browser group not recorded");
         }
-        match page.load(&self.ctx.spec.engine, &self.ctx.spec.url).await {
+        let mut stopping = self.ctx.stopping.clone();
+        let loaded = tokio::select! {
+            loaded = page.load(&self.ctx.spec.engine, &self.ctx.spec.url) => loaded,
+            _ = stopping.wait_for(|stop| *stop) => return Exit::Stopped,
+        };
+        match loaded {
             Ok(hello) => self.drive(page, hello.boot).await,
             Err(e) => Exit::Crashed(e.to_string()),
         }

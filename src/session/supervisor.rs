@@ -24,6 +24,8 @@ use crate::config::Limits;
 use crate::store::Store;
 use crate::tenant::{SessionState, TenantId};
 
+/// How long a stopping session may take before it is aborted (F14).
+const STOP_GRACE: Duration = Duration::from_secs(20);
 /// The first restart delay after a crash; it doubles per crash in a row.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest restart delay.
@@ -170,6 +172,7 @@ pub enum SessionEvent {
 pub struct SessionHandle {
     tenant: TenantId,
     commands: mpsc::UnboundedSender<Command>,
+    stopping: watch::Sender<bool>,
     state: watch::Receiver<SessionState>,
     queued: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
@@ -206,10 +209,22 @@ impl SessionHandle {
         self.commands.send(command).is_ok()
     }
 
-    /// Asks the session to stop and waits until its browser is gone.
-    pub async fn stop(self) {
+    /// Asks the session to stop and waits until its browser is gone; a session that
+    /// does not end within the grace time is aborted (its browser group is killed as
+    /// the task's page is dropped). Returns whether it ended by itself.
+    pub async fn stop(mut self) -> bool {
         let _ = self.commands.send(Command::Stop);
+        self.stopping.send_replace(true);
+        if tokio::time::timeout(STOP_GRACE, &mut self.task)
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        warn!(tenant = %self.tenant, "session did not stop in time; aborting it");
+        self.task.abort();
         let _ = self.task.await;
+        false
     }
 }
 
@@ -221,6 +236,7 @@ pub fn spawn(
 ) -> SessionHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (state_tx, state) = watch::channel(SessionState::Starting);
+    let (stopping, stopping_rx) = watch::channel(false);
     let queued = Arc::new(AtomicUsize::new(0));
     let tenant = spec.tenant.clone();
     let span = info_span!("session", tenant = %tenant);
@@ -230,11 +246,13 @@ pub fn spawn(
         events,
         state: state_tx,
         queued: Arc::clone(&queued),
+        stopping: stopping_rx,
     };
     let task = tokio::spawn(supervise(ctx, command_rx).instrument(span));
     SessionHandle {
         tenant,
         commands,
+        stopping,
         state,
         queued,
         task,
@@ -248,6 +266,8 @@ pub(super) struct Ctx {
     events: mpsc::Sender<SessionEvent>,
     pub(super) state: watch::Sender<SessionState>,
     pub(super) queued: Arc<AtomicUsize>,
+    /// Turns true when a stop is asked: long steps (launch, load) give up at once.
+    pub(super) stopping: watch::Receiver<bool>,
 }
 
 /// How one browser round ended.

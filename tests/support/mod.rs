@@ -17,6 +17,11 @@ pub(crate) async fn browser_slot() -> SemaphorePermit<'static> {
     BROWSERS.acquire().await.unwrap()
 }
 
+/// Wait for `n` browser slots at once (a test that runs several browsers).
+pub(crate) async fn browser_slots(n: u32) -> SemaphorePermit<'static> {
+    BROWSERS.acquire_many(n).await.unwrap()
+}
+
 /// A simulator on a free loopback port and a client for it.
 pub(crate) struct Net {
     pub(crate) sim: Simulator,

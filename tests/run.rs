@@ -1,0 +1,135 @@
+//! `orbitbot run` as a process, against the simulator: sessions come back logged in
+//! after a kill -9 (F11), and the browsers the killed run left are ended (F13).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use orbitbot::session::process::group_alive;
+use orbitbot::tenant::SessionState;
+use serde_json::json;
+
+use crate::session::{Env, no_process_left};
+use crate::support::{Net, browser_slots, eventually};
+
+const CLIENT: &str = "5511999990010";
+const CUSTOMER: &str = "5511999990001";
+
+/// Starts `orbitbot run` and waits until it serves its control socket.
+async fn spawn_run(config: &Path) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_orbitbot"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = config.with_file_name("data").join("orbitbot.sock");
+    eventually("run's control socket", 30, || async {
+        std::os::unix::net::UnixStream::connect(&socket)
+            .ok()
+            .map(drop)
+    })
+    .await;
+    child
+}
+
+fn tenants_output(config: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_orbitbot"))
+        .arg("--config")
+        .arg(config)
+        .arg("tenants")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn state_of(config: &Path, tenant: &str) -> Option<String> {
+    let table = tenants_output(config);
+    let row = table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(tenant))?;
+    row.split_whitespace().nth(1).map(str::to_owned)
+}
+
+fn read_pgid(file: &Path) -> Option<u32> {
+    std::fs::read_to_string(file)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
+    let _slots = browser_slots(2).await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    net.phone(CUSTOMER, "Ana").await;
+
+    // Link the tenant once with the library, then hand the data folder to `run`.
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+    env.sessions.stop_all().await;
+    env.store
+        .control()
+        .set_state(&loja, SessionState::Online, 1)
+        .unwrap();
+    let config = env.config.file.clone();
+    let pgid_file = env.paths(&loja).pgid_file;
+    let admin_pgid_file = pgid_file.with_file_name("admin.pgid");
+    drop(env.sessions);
+    drop(env.store);
+
+    let mut first = spawn_run(&config).await;
+    eventually("loja online under run", 60, || async {
+        (state_of(&config, "loja").as_deref() == Some("online")).then_some(())
+    })
+    .await;
+    let old_loja = read_pgid(&pgid_file).unwrap();
+    let old_admin = eventually("admin browser", 30, || async {
+        read_pgid(&admin_pgid_file)
+    })
+    .await;
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(group_alive(old_loja), "kill -9 leaves the browser behind");
+
+    let body = json!({ "from": CUSTOMER, "to": CLIENT, "body": "enquanto o orbitbot caía" });
+    net.ok("/sim/messages", body).await;
+    let mut second = spawn_run(&config).await;
+    eventually("leftovers ended", 30, || async {
+        (no_process_left(old_loja) && no_process_left(old_admin)).then_some(())
+    })
+    .await;
+    eventually("loja online again, no QR", 60, || async {
+        (state_of(&config, "loja").as_deref() == Some("online")).then_some(())
+    })
+    .await;
+    let new_loja = read_pgid(&pgid_file).unwrap();
+    assert_ne!(new_loja, old_loja);
+    let attempts = net.state().await["attempts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        attempts.len() <= 1,
+        "only the admin may wait for a scan: {attempts:?}"
+    );
+
+    let pid = second.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || second.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(no_process_left(new_loja), "a clean stop ends every browser");
+    assert!(!pgid_file.exists());
+    drop(env.dir);
+    net.shutdown().await;
+}
