@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use orbitbot::session::process::group_alive;
+use orbitbot::bridge::group;
 use orbitbot::tenant::SessionState;
 use serde_json::json;
 
@@ -97,7 +97,7 @@ async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
 
     first.kill().unwrap();
     first.wait().unwrap();
-    assert!(group_alive(old_loja), "kill -9 leaves the browser behind");
+    assert!(group::alive(old_loja), "kill -9 leaves the browser behind");
 
     let body = json!({ "from": CUSTOMER, "to": CLIENT, "body": "enquanto o orbitbot caía" });
     net.ok("/sim/messages", body).await;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orbitbot::bridge::event::BridgeEvent;
+use orbitbot::bridge::group;
 use orbitbot::config::Config;
-use orbitbot::session::process::{ProfilePaths, group_alive, group_members};
+use orbitbot::session::process::ProfilePaths;
 use orbitbot::session::{Command, SessionEvent, Sessions};
 use orbitbot::store::Store;
 use orbitbot::tenant::{SessionState, TenantId};
@@ -32,10 +33,15 @@ pub(crate) struct Env {
 impl Env {
     pub(crate) async fn new(net: &Net, extra_limits: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
+        let gap = if extra_limits.contains("min_gap_ms") {
+            ""
+        } else {
+            "min_gap_ms = 50\n"
+        };
         let text = format!(
             "[admin]\noperators = [\"5511999990000\"]\n\
              [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\n\
-             [limits]\nmin_gap_ms = 50\ntyping_ms_per_char = 0\n{extra_limits}",
+             [limits]\n{gap}typing_ms_per_char = 0\n{extra_limits}",
             net.url("/")
         );
         let path = dir.path().join("admin.toml");
@@ -138,11 +144,11 @@ impl Env {
 }
 
 pub(crate) fn no_process_left(pgid: u32) -> bool {
-    !group_alive(pgid) && group_members(pgid).is_empty()
+    !group::alive(pgid) && group::members(pgid).is_empty()
 }
 
 fn chromium_of_group(pgid: u32) -> Vec<u32> {
-    group_members(pgid)
+    group::members(pgid)
         .into_iter()
         .filter(|pid| {
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
@@ -200,9 +206,9 @@ async fn link_receive_send_and_stop_without_leftovers() {
     );
 
     let pgid = env.pgid(&loja);
-    assert!(group_alive(pgid));
+    assert!(group::alive(pgid));
     env.sessions.stop(&loja).await;
-    assert!(no_process_left(pgid), "{:?}", group_members(pgid));
+    assert!(no_process_left(pgid), "{:?}", group::members(pgid));
     assert!(!env.paths(&loja).pgid_file.exists());
     let record = env.store.control().tenant(&loja).unwrap().unwrap();
     assert_eq!(record.state, SessionState::Stopped);
@@ -376,5 +382,239 @@ async fn conflict_then_takeover_and_a_rate_limited_send_is_retried_once() {
     );
 
     env.sessions.stop(&loja).await;
+    net.shutdown().await;
+}
+
+fn send_text(env: &Env, tenant: &TenantId, to: &str, text: &str, id: &str) {
+    let command = Command::SendText {
+        to: format!("{to}@c.us"),
+        text: text.into(),
+        id: id.into(),
+    };
+    assert!(
+        env.sessions.command(tenant, command),
+        "session of {tenant} runs"
+    );
+}
+
+impl Env {
+    async fn expect_sent(&mut self, want: &str) -> Result<(), String> {
+        self.expect(&format!("send {want}"), 30, |e| match e {
+            SessionEvent::SendDone { id, result, .. } if id == want => Some(result.clone()),
+            _ => None,
+        })
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_are_paced_media_arrives_and_a_failing_tenant_does_not_slow_another() {
+    let _slots = crate::support::browser_slots(2).await;
+    let net = Net::start().await;
+    let (other, other_customer) = ("5511999990020", "5511999990002");
+    for phone in [CLIENT, CUSTOMER, other, other_customer] {
+        net.phone(phone, "x").await;
+    }
+    let mut env = Env::new(&net, "min_gap_ms = 400\n").await;
+    let (loja, padaria) = (env.tenant("loja"), env.tenant("padaria"));
+    env.link(&net, &loja, CLIENT).await;
+    env.link(&net, &padaria, other).await;
+
+    // F09: a burst to one chat leaves the account spaced by the configured gap.
+    for i in 0..5 {
+        send_text(
+            &env,
+            &loja,
+            CUSTOMER,
+            &format!("rajada {i}"),
+            &format!("ORBBURST{i}"),
+        );
+    }
+    for i in 0..5 {
+        assert_eq!(env.expect_sent(&format!("ORBBURST{i}")).await, Ok(()));
+    }
+    let inbox = net.inbox(CUSTOMER).await;
+    let times: Vec<u64> = inbox
+        .iter()
+        .filter(|m| m["body"].as_str().is_some_and(|b| b.starts_with("rajada")))
+        .map(|m| m["received_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(times.len(), 5, "{inbox:?}");
+    let min_gap = env.config.limits.min_gap.as_millis() as u64;
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] + 20 >= min_gap,
+            "sends closer than the gap: {times:?}"
+        );
+    }
+
+    // An image goes out as media with its caption.
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pixel.png")).unwrap();
+    let file = orbitbot::session::MediaFile {
+        bytes: png.clone(),
+        mimetype: "image/png".into(),
+        filename: Some("pixel.png".into()),
+        caption: Some("nosso cardápio".into()),
+        ptt: false,
+    };
+    let to = format!("{CUSTOMER}@c.us");
+    assert!(env.sessions.command(
+        &loja,
+        Command::SendMedia {
+            to,
+            file,
+            id: "ORBIMG1".into()
+        }
+    ));
+    assert_eq!(env.expect_sent("ORBIMG1").await, Ok(()));
+    let inbox = net.inbox(CUSTOMER).await;
+    let image = inbox
+        .iter()
+        .find(|m| m["id"] == "ORBIMG1")
+        .expect("image in the inbox");
+    assert_eq!(image["caption"], "nosso cardápio");
+    assert_eq!(image["mimetype"], "image/png");
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(image["media_b64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(bytes, png);
+
+    // One tenant's rate limit backs off its own queue only.
+    let fault = json!({ "account": CLIENT, "send_error": "rate-overlimit", "after_n": 0 });
+    net.ok("/sim/faults", fault).await;
+    send_text(&env, &loja, CUSTOMER, "vai esperar", "ORBSLOW");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    send_text(&env, &padaria, other_customer, "não espera", "ORBFAST");
+    let first_done = env
+        .expect("a send done", 30, |e| match e {
+            SessionEvent::SendDone { id, .. } if id == "ORBSLOW" || id == "ORBFAST" => {
+                Some(id.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(first_done, "ORBFAST");
+    assert_eq!(env.expect_sent("ORBSLOW").await, Ok(()));
+    assert_eq!(env.sessions.state(&loja), Some(SessionState::Online));
+
+    env.sessions.stop_all().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_sessions_at_once_link_and_stop_cleanly() {
+    let _slots = crate::support::browser_slots(2).await;
+    let net = Net::start().await;
+    let mut env = Env::new(&net, "").await;
+    let mut tenants = Vec::new();
+    for i in 0..5 {
+        let phone = format!("55119999901{i:02}");
+        net.phone(&phone, "x").await;
+        let id = env.tenant(&format!("cliente{i}"));
+        assert!(env.sessions.start(&id));
+        tenants.push((id, phone));
+    }
+    let mut linked = 0;
+    while linked < 5 {
+        let (tenant, code) = env
+            .expect("a first QR", 60, |e| match e {
+                SessionEvent::Qr {
+                    tenant,
+                    code,
+                    seq: 1,
+                } => Some((tenant.clone(), code.clone())),
+                _ => None,
+            })
+            .await;
+        let phone = &tenants.iter().find(|(id, _)| *id == tenant).unwrap().1;
+        net.ok("/sim/scan", json!({ "phone": phone, "code": code }))
+            .await;
+        linked += 1;
+    }
+    for (id, _) in &tenants {
+        eventually("all online", 60, || async {
+            (env.sessions.state(id) == Some(SessionState::Online)).then_some(())
+        })
+        .await;
+    }
+    let groups: Vec<u32> = tenants.iter().map(|(id, _)| env.pgid(id)).collect();
+    env.sessions.stop_all().await;
+    for pgid in groups {
+        assert!(
+            no_process_left(pgid),
+            "group {pgid} left: {:?}",
+            group::members(pgid)
+        );
+    }
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_held_by_a_foreign_live_process_is_refused_clearly() {
+    let net = Net::start().await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    let profile = env.paths(&loja).profile;
+    std::fs::create_dir_all(&profile).unwrap();
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let owner = format!("{host}-{}", std::process::id());
+    std::os::unix::fs::symlink(&owner, profile.join("SingletonLock")).unwrap();
+
+    assert!(env.sessions.start(&loja));
+    let detail = env
+        .expect("failed", 20, |e| match e {
+            SessionEvent::State {
+                state: SessionState::Failed,
+                detail,
+                ..
+            } => detail.clone(),
+            _ => None,
+        })
+        .await;
+    assert!(
+        detail.contains("em uso") && detail.contains(&owner),
+        "{detail}"
+    );
+    assert!(
+        !env.paths(&loja).pgid_file.exists(),
+        "no browser was started"
+    );
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_never_starts_ends_failed_after_the_restart_attempts() {
+    let net = Net::start().await;
+    let env = Env::new(&net, "restart_attempts = 3\n").await;
+    let mut config = (*env.config).clone();
+    config.whatsapp.chromedriver = "/bin/false".into();
+    let (tx, mut events) = mpsc::channel(64);
+    let sessions = Sessions::new(Arc::new(config), Arc::clone(&env.store), tx).unwrap();
+    let loja = env.tenant("loja");
+    sessions.start(&loja);
+    let mut crashes = 0;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.recv()).await;
+        match event.unwrap().unwrap() {
+            SessionEvent::State {
+                state: SessionState::Crashed,
+                ..
+            } => crashes += 1,
+            SessionEvent::State {
+                state: SessionState::Failed,
+                ..
+            } => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        crashes, 2,
+        "the third crash in a row is `failed`, not another restart"
+    );
+    let state = env.store.control().tenant(&loja).unwrap().unwrap().state;
+    assert_eq!(state, SessionState::Failed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(sessions.state(&loja).is_none(), "no more retries");
     net.shutdown().await;
 }

@@ -1,19 +1,15 @@
 //! The chromedriver process: started on a free loopback port in its own process
 //! group, so that killing the group also ends every Chromium it started.
 
+use super::group;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::BridgeError;
-
-/// How long to wait for the process group to be empty after SIGKILL.
-const GROUP_EXIT_WAIT: Duration = Duration::from_secs(5);
 
 /// A running chromedriver; dropping it kills its whole process group and waits.
 #[derive(Debug)]
@@ -72,10 +68,10 @@ impl Driver {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let group = Pid::from_raw(self.pgid);
-        let _ = killpg(group, Signal::SIGKILL);
+        let pgid = u32::try_from(self.pgid).unwrap_or(0);
+        let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
         let _ = child.wait();
-        wait_group_gone(group);
+        group::kill_and_wait(pgid);
         tracing::debug!(pgid = self.pgid, "chromedriver group killed");
     }
 }
@@ -91,19 +87,4 @@ fn free_port() -> Result<u16, BridgeError> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(BridgeError::Port)?;
     let port = listener.local_addr().map_err(BridgeError::Port)?.port();
     Ok(port)
-}
-
-/// Waits until no process is left in `group` (they are reaped by their new parent).
-fn wait_group_gone(group: Pid) {
-    let start = Instant::now();
-    while start.elapsed() < GROUP_EXIT_WAIT {
-        match killpg(group, None) {
-            Err(Errno::ESRCH) => return,
-            _ => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-    tracing::warn!(
-        pgid = group.as_raw(),
-        "process group still present after SIGKILL"
-    );
 }

@@ -6,11 +6,13 @@
 //! - [`error`]: [`BridgeError`], the errors of this layer.
 //! - [`page`]: typed calls to `window.__wab` (protocol v1), injected as [`BRIDGE_JS`].
 //! - [`event`]: the page's events as typed Rust values.
+//! - [`group`]: process groups: alive, members, kill and wait.
 
 pub mod browser;
 pub mod driver;
 pub mod error;
 pub mod event;
+pub mod group;
 pub mod page;
 
 pub use browser::{Browser, BrowserOptions};

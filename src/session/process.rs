@@ -10,20 +10,15 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::Pid;
-use tracing::{info, warn};
+use tracing::info;
+
+use crate::bridge::group;
 
 use crate::tenant::TenantId;
 
 /// Chromium's files that mark a profile as in use.
 const SINGLETONS: [&str; 3] = ["SingletonLock", "SingletonSocket", "SingletonCookie"];
-
-/// How long a killed group may take to disappear.
-const KILL_WAIT: Duration = Duration::from_secs(10);
 
 /// Why a profile cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +108,7 @@ impl ProfileGuard {
     /// Ends the recorded browser group, waits for it, and forgets the record.
     pub fn end_group(&self) {
         if let Some(pgid) = read_record(&self.paths.pgid_file) {
-            kill_group(pgid);
+            group::kill_and_wait(pgid);
         }
         let _ = std::fs::remove_file(&self.paths.pgid_file);
     }
@@ -151,9 +146,9 @@ fn end_leftover(guard: &ProfileGuard, tenant: &TenantId) {
         let _ = std::fs::remove_file(&guard.paths.pgid_file);
         return;
     };
-    if group_alive(pgid) {
+    if group::alive(pgid) {
         info!(tenant = %tenant, pgid, "ending a browser left by an earlier run");
-        kill_group(pgid);
+        group::kill_and_wait(pgid);
     }
     let _ = std::fs::remove_file(&guard.paths.pgid_file);
 }
@@ -170,9 +165,9 @@ pub fn end_leftovers(data: &Path) -> usize {
         if path.extension().is_none_or(|ext| ext != "pgid") {
             continue;
         }
-        if let Some(pgid) = read_record(&path).filter(|&g| group_alive(g)) {
+        if let Some(pgid) = read_record(&path).filter(|&g| group::alive(g)) {
             info!(pgid, record = %path.display(), "ending a browser left by an earlier run");
-            kill_group(pgid);
+            group::kill_and_wait(pgid);
             ended += 1;
         }
         let _ = std::fs::remove_file(&path);
@@ -194,56 +189,6 @@ fn boot_id() -> String {
         .unwrap_or_default()
 }
 
-fn to_pid(id: u32) -> Option<Pid> {
-    i32::try_from(id).ok().filter(|&p| p > 1).map(Pid::from_raw)
-}
-
-/// Whether any process of the group is alive.
-pub fn group_alive(pgid: u32) -> bool {
-    to_pid(pgid).is_some_and(|p| killpg(p, None).is_ok())
-}
-
-/// Whether a process is alive (zombies count as gone).
-fn process_alive(pid: u32) -> bool {
-    let Some(p) = to_pid(pid) else { return false };
-    if kill(p, None).is_err_and(|e| e == Errno::ESRCH) {
-        return false;
-    }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
-    !matches!(state, Some(Some('Z')) | None)
-}
-
-/// Sends SIGKILL to a whole group and waits until none of it is left.
-pub fn kill_group(pgid: u32) {
-    let Some(p) = to_pid(pgid) else { return };
-    let _ = killpg(p, Signal::SIGKILL);
-    let deadline = Instant::now() + KILL_WAIT;
-    while group_members(pgid).iter().any(|&pid| process_alive(pid)) {
-        if Instant::now() > deadline {
-            warn!(pgid, "browser group still alive after SIGKILL");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The processes of a group, read from `/proc`.
-pub fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // Fields after the command name: state, ppid, pgrp, ...
-            let rest = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
-            rest.split_whitespace().nth(2).and_then(|g| g.parse().ok()) == Some(pgid)
-        })
-        .collect()
-}
-
 /// Clears Chromium's profile locks left by a dead browser on this host.
 fn clear_singletons(profile: &Path, tenant: &TenantId) -> Result<(), ProcessError> {
     let lock = profile.join("SingletonLock");
@@ -254,7 +199,7 @@ fn clear_singletons(profile: &Path, tenant: &TenantId) -> Result<(), ProcessErro
     let (host, pid) = owner.rsplit_once('-').unwrap_or((&owner, ""));
     let here = nix::unistd::gethostname().ok();
     let same_host = here.as_deref().and_then(|h| h.to_str()) == Some(host);
-    let alive = pid.parse().is_ok_and(process_alive);
+    let alive = pid.parse().is_ok_and(group::process_alive);
     if same_host && !alive {
         info!(tenant = %tenant, owner, "clearing a stale Chromium profile lock");
         return remove_singletons(profile);

@@ -2,6 +2,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use super::*;
+use crate::bridge::group;
 
 fn paths(dir: &Path, name: &str) -> (ProfilePaths, TenantId) {
     let tenant = TenantId::parse(name).unwrap();
@@ -28,10 +29,10 @@ fn a_leftover_group_of_a_killed_run_is_ended_at_the_next_claim() {
         guard.record_group(pgid).unwrap();
         // The guard goes without end_group: as if orbitbot had been killed.
     }
-    assert!(group_alive(pgid));
+    assert!(group::alive(pgid));
     let _guard = claim_profile(paths.clone(), &tenant).unwrap();
     let _ = child.wait();
-    assert!(!group_alive(pgid), "the leftover group was ended");
+    assert!(!group::alive(pgid), "the leftover group was ended");
     assert!(!paths.pgid_file.exists());
 }
 
@@ -47,11 +48,19 @@ fn end_group_kills_every_member_and_forgets_the_record() {
     let pgid = child.id();
     let guard = claim_profile(paths, &tenant).unwrap();
     guard.record_group(pgid).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(group_members(pgid).len() >= 3, "{:?}", group_members(pgid));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        group::members(pgid).len() >= 3,
+        "{:?}",
+        group::members(pgid)
+    );
     guard.end_group();
     let _ = child.wait();
-    assert!(group_members(pgid).iter().all(|&p| !process_alive(p)));
+    assert!(
+        group::members(pgid)
+            .iter()
+            .all(|&p| !group::process_alive(p))
+    );
     assert!(!guard.paths().pgid_file.exists());
 }
 
