@@ -82,8 +82,8 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and opens a Chromium session with the options' profile.
     pub async fn launch(options: &BrowserOptions) -> Result<Self, BridgeError> {
-        let driver = Driver::spawn(&options.chromedriver)?;
-        let client = connect(&driver, options).await?;
+        let mut driver = Driver::spawn(&options.chromedriver)?;
+        let client = connect(&mut driver, options).await?;
         Ok(Self {
             client: Some(client),
             driver,
@@ -146,7 +146,7 @@ impl Browser {
 }
 
 /// Opens the WebDriver session, retrying while chromedriver is still starting.
-async fn connect(driver: &Driver, options: &BrowserOptions) -> Result<Client, BridgeError> {
+async fn connect(driver: &mut Driver, options: &BrowserOptions) -> Result<Client, BridgeError> {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert(
@@ -162,6 +162,9 @@ async fn connect(driver: &Driver, options: &BrowserOptions) -> Result<Client, Br
             Ok(client) => return Ok(client),
             Err(e) if start.elapsed() > SESSION_TIMEOUT => {
                 return Err(BridgeError::Session(e.to_string()));
+            }
+            Err(e) if !driver.running() => {
+                return Err(BridgeError::Session(format!("chromedriver exited: {e}")));
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }

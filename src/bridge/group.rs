@@ -48,14 +48,17 @@ pub fn members(pgid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Sends SIGKILL to the whole group and waits (blocking) until none of it runs.
+/// Sends SIGKILL to the whole group and waits (blocking) until it is gone: no member
+/// runs and, unless the deadline passes first, every zombie has been reaped.
 pub fn kill_and_wait(pgid: u32) {
     let Some(p) = to_pid(pgid) else { return };
     let _ = killpg(p, Signal::SIGKILL);
     let deadline = Instant::now() + KILL_WAIT;
-    while members(pgid).into_iter().any(process_alive) {
+    while alive(pgid) {
         if Instant::now() > deadline {
-            tracing::warn!(pgid, "process group still running after SIGKILL");
+            if members(pgid).into_iter().any(process_alive) {
+                tracing::warn!(pgid, "process group still running after SIGKILL");
+            }
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
