@@ -539,6 +539,15 @@ async fn five_sessions_at_once_link_and_stop_cleanly() {
         .await;
     }
     let groups: Vec<u32> = tenants.iter().map(|(id, _)| env.pgid(id)).collect();
+    let args = env.sessions.spec(&tenants[0].0).browser.extra_args;
+    let agent = args
+        .iter()
+        .find(|a| a.starts_with("--user-agent="))
+        .expect("a user agent");
+    assert!(
+        agent.contains("Chrome/") && !agent.contains("Headless"),
+        "{agent}"
+    );
     env.sessions.stop_all().await;
     for pgid in groups {
         assert!(

@@ -31,6 +31,7 @@ pub struct Sessions {
     config: Arc<Config>,
     store: Arc<Store>,
     engine: Arc<str>,
+    user_agent: Option<String>,
     events: mpsc::Sender<SessionEvent>,
     running: Mutex<HashMap<TenantId, SessionHandle>>,
 }
@@ -43,10 +44,12 @@ impl Sessions {
         events: mpsc::Sender<SessionEvent>,
     ) -> Result<Sessions, SessionError> {
         let engine = engine_script(&config)?.into();
+        let user_agent = user_agent(&config.whatsapp.chromium);
         Ok(Sessions {
             config,
             store,
             engine,
+            user_agent,
             events,
             running: Mutex::new(HashMap::new()),
         })
@@ -59,6 +62,9 @@ impl Sessions {
         let mut browser = BrowserOptions::new(paths.profile.clone());
         browser.chromium = c.whatsapp.chromium.clone();
         browser.chromedriver = c.whatsapp.chromedriver.clone();
+        if let Some(agent) = &self.user_agent {
+            browser.extra_args.push(format!("--user-agent={agent}"));
+        }
         SessionSpec {
             tenant: tenant.clone(),
             paths,
@@ -142,6 +148,27 @@ impl Sessions {
     }
 }
 
+/// A plain desktop Chrome user agent of the installed Chromium's major version: the
+/// headless one says "HeadlessChrome", which WhatsApp Web may refuse.
+fn user_agent(chromium: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new(chromium)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let major = chrome_major(&text)?;
+    Some(format!(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/{major}.0.0.0 Safari/537.36"
+    ))
+}
+
+/// `156` from `Chromium 156.0.8078.114 built on Debian`.
+fn chrome_major(version: &str) -> Option<u32> {
+    let number = version.split_whitespace().find(|w| w.contains('.'))?;
+    number.split('.').next()?.parse().ok()
+}
+
 /// The engine script the pages get: wa-js from `vendor/`, or the simulator's.
 fn engine_script(config: &Config) -> Result<String, SessionError> {
     match config.whatsapp.engine {
@@ -168,5 +195,20 @@ async fn stop_and_record(handle: SessionHandle, store: &Store) {
         {
             warn!(%tenant, error = %e, "state of an aborted session not recorded");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_major_version() {
+        assert_eq!(
+            chrome_major("Chromium 156.0.8078.114 built on Debian GNU/Linux 12"),
+            Some(156)
+        );
+        assert_eq!(chrome_major("Google Chrome 131.0.6778.85 "), Some(131));
+        assert_eq!(chrome_major("nonsense"), None);
     }
 }

@@ -132,3 +132,15 @@ fn a_logged_out_profile_moves_aside() {
     assert!(paths.profile.is_dir());
     assert!(std::fs::read_dir(&paths.profile).unwrap().next().is_none());
 }
+
+#[test]
+fn a_lock_from_another_host_is_reported_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, tenant) = paths(dir.path(), "loja");
+    std::fs::create_dir_all(&paths.profile).unwrap();
+    let lock = paths.profile.join("SingletonLock");
+    std::os::unix::fs::symlink("otherhost-99999", &lock).unwrap();
+    let err = claim_profile(paths, &tenant).unwrap_err();
+    assert!(err.to_string().contains("otherhost-99999"), "{err}");
+    assert!(std::fs::symlink_metadata(&lock).is_ok());
+}
