@@ -10,6 +10,13 @@ fn paths(dir: &Path, name: &str) -> (ProfilePaths, TenantId) {
     (paths, tenant)
 }
 
+/// Reaps a test's child as soon as it dies, as init reaps an orphaned browser.
+fn reap_in_background(mut child: std::process::Child) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    })
+}
+
 fn hostname() -> String {
     nix::unistd::gethostname().unwrap().into_string().unwrap()
 }
@@ -18,12 +25,13 @@ fn hostname() -> String {
 fn a_leftover_group_of_a_killed_run_is_ended_at_the_next_claim() {
     let dir = tempfile::tempdir().unwrap();
     let (paths, tenant) = paths(dir.path(), "loja");
-    let mut child = Command::new("sleep")
+    let child = Command::new("sleep")
         .arg("60")
         .process_group(0)
         .spawn()
         .unwrap();
     let pgid = child.id();
+    let reaper = reap_in_background(child);
     {
         let guard = claim_profile(paths.clone(), &tenant).unwrap();
         guard.record_group(pgid).unwrap();
@@ -31,7 +39,7 @@ fn a_leftover_group_of_a_killed_run_is_ended_at_the_next_claim() {
     }
     assert!(group::alive(pgid));
     let _guard = claim_profile(paths.clone(), &tenant).unwrap();
-    let _ = child.wait();
+    reaper.join().unwrap();
     assert!(!group::alive(pgid), "the leftover group was ended");
     assert!(!paths.pgid_file.exists());
 }
@@ -40,12 +48,13 @@ fn a_leftover_group_of_a_killed_run_is_ended_at_the_next_claim() {
 fn end_group_kills_every_member_and_forgets_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let (paths, tenant) = paths(dir.path(), "loja");
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .args(["-c", "sleep 60 & sleep 60 & wait"])
         .process_group(0)
         .spawn()
         .unwrap();
     let pgid = child.id();
+    let reaper = reap_in_background(child);
     let guard = claim_profile(paths, &tenant).unwrap();
     guard.record_group(pgid).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(100));
@@ -55,7 +64,7 @@ fn end_group_kills_every_member_and_forgets_the_record() {
         group::members(pgid)
     );
     guard.end_group();
-    let _ = child.wait();
+    reaper.join().unwrap();
     assert!(
         group::members(pgid)
             .iter()
