@@ -1,75 +1,9 @@
 //! The `orbitbot` binary: check-config, tenants, and the one-run-per-data-dir rule.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
 use orbitbot::store::Store;
 use orbitbot::tenant::SessionState;
 
-use crate::common::{tid, write_config};
-
-fn orbitbot(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_orbitbot"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A running `orbitbot run`, killed if the test fails before stopping it.
-struct Running(Option<Child>);
-
-impl Running {
-    fn start(config: &Path, data: &Path) -> Running {
-        let child = Command::new(env!("CARGO_BIN_EXE_orbitbot"))
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let running = Running(Some(child));
-        let socket = data.join("orbitbot.sock");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "run did not open its control socket"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        running
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.as_ref().map_or(0, Child::id)
-    }
-
-    /// Sends SIGTERM and returns the exit status and stderr.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let child = self.0.take().unwrap();
-        let pid = child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let out = child.wait_with_output().unwrap();
-        (out.status, text(&out.stderr))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use crate::common::{Running, orbitbot, text, tid, write_config};
 
 #[test]
 fn check_config_prints_the_validated_config() {
@@ -154,7 +88,7 @@ fn tenants_without_and_with_a_running_run_and_one_run_per_data_dir() {
         "aligned columns: {direct}"
     );
 
-    let run = Running::start(&config, &data);
+    let run = Running::start(&config);
     let through_socket = orbitbot(&config, &["tenants"]);
     assert!(
         through_socket.status.success(),

@@ -2,51 +2,21 @@
 //! after a kill -9 (F11), and the browsers the killed run left are ended (F13).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use orbitbot::bridge::group;
 use orbitbot::tenant::SessionState;
 use serde_json::json;
 
+use crate::common::{Running, orbitbot};
 use crate::session::{Env, no_process_left};
 use crate::support::{Net, browser_slots, eventually};
 
 const CLIENT: &str = "5511999990010";
 const CUSTOMER: &str = "5511999990001";
 
-/// Starts `orbitbot run` and waits until it serves its control socket.
-async fn spawn_run(config: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_orbitbot"))
-        .arg("--config")
-        .arg(config)
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let socket = config.with_file_name("data").join("orbitbot.sock");
-    eventually("run's control socket", 30, || async {
-        std::os::unix::net::UnixStream::connect(&socket)
-            .ok()
-            .map(drop)
-    })
-    .await;
-    child
-}
-
-fn tenants_output(config: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_orbitbot"))
-        .arg("--config")
-        .arg(config)
-        .arg("tenants")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn state_of(config: &Path, tenant: &str) -> Option<String> {
-    let table = tenants_output(config);
+    let table = String::from_utf8_lossy(&orbitbot(config, &["tenants"]).stdout).into_owned();
     let row = table
         .lines()
         .find(|l| l.split_whitespace().next() == Some(tenant))?;
@@ -84,7 +54,7 @@ async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
     drop(env.sessions);
     drop(env.store);
 
-    let mut first = spawn_run(&config).await;
+    let first = tokio::task::block_in_place(|| Running::start(&config));
     eventually("loja online under run", 60, || async {
         (state_of(&config, "loja").as_deref() == Some("online")).then_some(())
     })
@@ -95,13 +65,12 @@ async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
     })
     .await;
 
-    first.kill().unwrap();
-    first.wait().unwrap();
+    tokio::task::block_in_place(|| first.kill_9());
     assert!(group::alive(old_loja), "kill -9 leaves the browser behind");
 
     let body = json!({ "from": CUSTOMER, "to": CLIENT, "body": "enquanto o orbitbot caía" });
     net.ok("/sim/messages", body).await;
-    let mut second = spawn_run(&config).await;
+    let second = tokio::task::block_in_place(|| Running::start(&config));
     eventually("leftovers ended", 30, || async {
         (no_process_left(old_loja) && no_process_left(old_admin)).then_some(())
     })
@@ -119,12 +88,8 @@ async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
         (Some("main"), Some(true))
     );
 
-    let pid = second.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || second.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(status.success());
+    let (status, log) = tokio::task::block_in_place(|| second.stop());
+    assert!(status.success(), "{log}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(no_process_left(new_loja), "a clean stop ends every browser");
     assert!(!pgid_file.exists());

@@ -627,3 +627,182 @@ async fn a_browser_that_never_starts_ends_failed_after_the_restart_attempts() {
     assert!(sessions.state(&loja).is_none(), "no more retries");
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_code_then_inbound_fields_for_media_groups_and_lids_and_downloads() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let member = "5511999990003";
+    for phone in [CLIENT, CUSTOMER, member] {
+        net.phone(phone, "x").await;
+    }
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+
+    // Link by pairing code instead of QR.
+    assert!(env.sessions.start(&loja));
+    env.expect_state(&loja, SessionState::Qr, 30).await;
+    assert!(
+        env.sessions
+            .command(&loja, Command::PairingCode(CLIENT.into()))
+    );
+    let code = env
+        .expect("a pairing code", 20, |e| match e {
+            SessionEvent::PairCode { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        code.chars().filter(char::is_ascii_alphanumeric).count(),
+        8,
+        "{code}"
+    );
+    net.ok("/sim/pair", json!({ "phone": CLIENT, "code": code }))
+        .await;
+    env.expect_state(&loja, SessionState::Online, 30).await;
+
+    // A captioned image: the caption is the text, never the media bytes.
+    use base64::Engine as _;
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pixel.png")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    let image = json!({ "from": CUSTOMER, "to": CLIENT, "type": "image", "caption": "foto",
+        "media_b64": b64, "mimetype": "image/png" });
+    let image_id = net.ok("/sim/messages", image).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message = env
+        .expect("the image", 20, |e| match e {
+            SessionEvent::Inbound {
+                event: BridgeEvent::Message(m),
+                ..
+            } if m.id == image_id => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        (message.kind.as_str(), message.text.as_deref()),
+        ("image", Some("foto"))
+    );
+    assert!(message.has_media && message.is_new && !message.is_group);
+    assert_eq!(message.mimetype.as_deref(), Some("image/png"));
+    assert_eq!(message.chat_id, format!("{CUSTOMER}@c.us"));
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let download = Command::Download {
+        msg_id: image_id.clone(),
+        reply,
+    };
+    assert!(env.sessions.command(&loja, download));
+    let got = answer.await.unwrap().unwrap();
+    assert_eq!(got.bytes, png);
+
+    // A group message names the group as chat and the member as author.
+    let group = net
+        .ok(
+            "/sim/groups",
+            json!({ "members": [CLIENT, CUSTOMER, member] }),
+        )
+        .await;
+    let group_id = group["id"].as_str().unwrap().to_owned();
+    let post = json!({ "from": member, "group": group_id, "body": "oi grupo" });
+    net.ok("/sim/messages", post).await;
+    let message = env
+        .expect("the group message", 20, |e| match e {
+            SessionEvent::Inbound {
+                event: BridgeEvent::Message(m),
+                ..
+            } if m.text.as_deref() == Some("oi grupo") => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(message.is_group);
+    assert_eq!(message.chat_id, group_id);
+    assert_eq!(
+        message.author.as_deref(),
+        Some(format!("{member}@c.us").as_str())
+    );
+
+    // A sender by LID carries its phone in senderPn.
+    let post = json!({ "from": CUSTOMER, "to": CLIENT, "body": "pelo lid", "as_lid": true });
+    net.ok("/sim/messages", post).await;
+    let message = env
+        .expect("the LID message", 20, |e| match e {
+            SessionEvent::Inbound {
+                event: BridgeEvent::Message(m),
+                ..
+            } if m.text.as_deref() == Some("pelo lid") => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(
+        message.from.as_deref().is_some_and(|f| f.ends_with("@lid")),
+        "{message:?}"
+    );
+    assert_eq!(
+        message.sender_pn.as_deref(),
+        Some(format!("{CUSTOMER}@c.us").as_str())
+    );
+
+    // Odd shapes from the page are logged, never fatal: the session goes on.
+    for payload in [json!({ "foo": 1 }), json!("texto solto"), json!(null)] {
+        let raw = json!({ "to": CLIENT, "event": "chat.new_message", "payload": payload });
+        net.ok("/sim/raw", raw).await;
+    }
+    let post = json!({ "from": CUSTOMER, "to": CLIENT, "body": "ainda aqui?" });
+    net.ok("/sim/messages", post).await;
+    env.expect_text(false, "ainda aqui?").await;
+    assert_eq!(env.sessions.state(&loja), Some(SessionState::Online));
+
+    // A long text leaves as ordered parts with counters.
+    let long = "Parágrafo longo com acentuação. ".repeat(300);
+    send_text(&env, &loja, CUSTOMER, &long, "ORBLONG");
+    for id in ["ORBLONG", "ORBLONG-2", "ORBLONG-3"] {
+        assert_eq!(env.expect_sent(id).await, Ok(()));
+    }
+    let inbox = net.inbox(CUSTOMER).await;
+    let parts: Vec<&str> = inbox
+        .iter()
+        .filter(|m| m["id"].as_str().is_some_and(|id| id.starts_with("ORBLONG")))
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(parts.len(), 3);
+    assert!(
+        parts[0].ends_with("(1/3)") && parts[2].ends_with("(3/3)"),
+        "{parts:?}"
+    );
+    assert!(parts.iter().all(|p| p.chars().count() <= 4_000));
+
+    env.sessions.stop_all().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_session_keeps_refreshing_its_qr_instead_of_expiring() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let timings = json!({ "qr_first_ms": 300, "qr_next_ms": 300, "qr_count": 2 });
+    net.ok("/sim/config", timings).await;
+    let mut env = Env::new(&net, "qr_resends = 2\n").await;
+    let admin = TenantId::admin();
+    assert!(env.sessions.start(&admin));
+    let mut codes = std::collections::HashSet::new();
+    while codes.len() < 5 {
+        let code = env
+            .expect("admin QR codes", 30, |e| match e {
+                SessionEvent::Qr { code, .. } => Some(code.clone()),
+                _ => None,
+            })
+            .await;
+        codes.insert(code);
+    }
+    assert_eq!(env.sessions.state(&admin), Some(SessionState::Qr));
+    assert!(!env.seen.iter().any(|e| matches!(
+        e,
+        SessionEvent::State {
+            state: SessionState::QrExpired,
+            ..
+        }
+    )));
+    env.sessions.stop_all().await;
+    net.shutdown().await;
+}

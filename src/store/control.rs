@@ -185,18 +185,7 @@ impl ControlDb {
 
     /// All settings of a tenant, by key.
     pub fn settings(&self, id: &TenantId) -> StoreResult<BTreeMap<String, String>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(SETTINGS)?;
-        let mut out = BTreeMap::new();
-        for row in table.range((id.as_str(), "")..)? {
-            let (key, value) = row?;
-            let (tenant, name) = key.value();
-            if tenant != id.as_str() {
-                break;
-            }
-            out.insert(name.to_owned(), value.value().to_owned());
-        }
-        Ok(out)
+        self.tenant_rows(SETTINGS, id, str::to_owned)
     }
 
     /// Allows or denies a command, plugin or feature for a tenant.
@@ -219,16 +208,30 @@ impl ControlDb {
 
     /// Every explicit permission of a tenant, by name.
     pub fn permissions(&self, id: &TenantId) -> StoreResult<BTreeMap<String, Permission>> {
+        self.tenant_rows(PERMISSIONS, id, to_permission)
+    }
+
+    /// The rows of one tenant in a `(tenant, name)`-keyed table, by name.
+    fn tenant_rows<V, T>(
+        &self,
+        table: TableDefinition<(&'static str, &'static str), V>,
+        id: &TenantId,
+        read: impl Fn(V::SelfType<'_>) -> T,
+    ) -> StoreResult<BTreeMap<String, T>>
+    where
+        V: redb::Value + 'static,
+    {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(PERMISSIONS)?;
+        let table = txn.open_table(table)?;
         let mut out = BTreeMap::new();
+        // Keys sort by tenant first: this tenant's rows are one run from (id, "").
         for row in table.range((id.as_str(), "")..)? {
             let (key, value) = row?;
             let (tenant, name) = key.value();
             if tenant != id.as_str() {
                 break;
             }
-            out.insert(name.to_owned(), to_permission(value.value()));
+            out.insert(name.to_owned(), read(value.value()));
         }
         Ok(out)
     }

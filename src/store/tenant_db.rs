@@ -200,15 +200,26 @@ impl TenantDb {
         msg_id: &str,
         change: impl FnOnce(&mut HistoryEntry),
     ) -> StoreResult<bool> {
+        self.update_record(HISTORY, "history", msg_id, change)
+    }
+
+    /// Reads, changes and writes back one JSON record in one transaction.
+    fn update_record<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        name: &'static str,
+        key: &str,
+        change: impl FnOnce(&mut T),
+    ) -> StoreResult<bool> {
         let txn = self.db.begin_write()?;
         {
-            let mut history = txn.open_table(HISTORY)?;
-            let Some(bytes) = history.get(msg_id)?.map(|v| v.value().to_vec()) else {
+            let mut table = txn.open_table(table)?;
+            let Some(bytes) = table.get(key)?.map(|v| v.value().to_vec()) else {
                 return Ok(false);
             };
-            let mut entry: HistoryEntry = decode("history", &bytes)?;
-            change(&mut entry);
-            history.insert(msg_id, encode(&entry).as_slice())?;
+            let mut record: T = decode(name, &bytes)?;
+            change(&mut record);
+            table.insert(key, encode(&record).as_slice())?;
         }
         txn.commit()?;
         Ok(true)
@@ -312,18 +323,7 @@ impl TenantDb {
         msg_id: &str,
         change: impl FnOnce(&mut OutboxEntry),
     ) -> StoreResult<bool> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut outbox = txn.open_table(OUTBOX)?;
-            let Some(bytes) = outbox.get(msg_id)?.map(|v| v.value().to_vec()) else {
-                return Ok(false);
-            };
-            let mut entry: OutboxEntry = decode("outbox", &bytes)?;
-            change(&mut entry);
-            outbox.insert(msg_id, encode(&entry).as_slice())?;
-        }
-        txn.commit()?;
-        Ok(true)
+        self.update_record(OUTBOX, "outbox", msg_id, change)
     }
 
     /// One outbox entry.
