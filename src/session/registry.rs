@@ -32,6 +32,7 @@ pub struct Sessions {
     store: Arc<Store>,
     engine: Arc<str>,
     user_agent: Option<String>,
+    start_gate: Arc<tokio::sync::Semaphore>,
     events: mpsc::Sender<SessionEvent>,
     running: Mutex<HashMap<TenantId, SessionHandle>>,
 }
@@ -50,6 +51,7 @@ impl Sessions {
             store,
             engine,
             user_agent,
+            start_gate: Arc::new(tokio::sync::Semaphore::new(parallel_starts())),
             events,
             running: Mutex::new(HashMap::new()),
         })
@@ -72,6 +74,7 @@ impl Sessions {
             url: c.whatsapp.url.to_string(),
             engine: Arc::clone(&self.engine),
             limits: c.limits.clone(),
+            start_gate: Arc::clone(&self.start_gate),
         }
     }
 
@@ -146,6 +149,11 @@ impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, SessionHandle>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Browsers starting at once: one per core, at least two.
+fn parallel_starts() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
 }
 
 /// A plain desktop Chrome user agent of the installed Chromium's major version: the

@@ -1,5 +1,6 @@
 //! One browser round of a session: from opening the page to the reason it ended.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -62,6 +63,11 @@ impl<'a> Round<'a> {
         let mut options = spec.browser.clone();
         options.profile = spec.paths.profile.clone();
         let mut stopping = self.ctx.stopping.clone();
+        let gate = Arc::clone(&spec.start_gate);
+        let permit = tokio::select! {
+            permit = gate.acquire_owned() => permit.ok(),
+            _ = stopping.wait_for(|stop| *stop) => return Exit::Stopped,
+        };
         let launched = tokio::select! {
             launched = Page::launch(&options) => launched,
             _ = stopping.wait_for(|stop| *stop) => return Exit::Stopped,
@@ -70,7 +76,7 @@ impl<'a> Round<'a> {
             Ok(page) => page,
             Err(e) => return Exit::Crashed(e.to_string()),
         };
-        let exit = self.record_and_drive(&guard, &page).await;
+        let exit = self.record_and_drive(&guard, &page, permit).await;
         if let Err(e) = page.close().await {
             info!(error = %e, "browser close reported an error (group killed anyway)");
         }
@@ -78,7 +84,14 @@ impl<'a> Round<'a> {
         exit
     }
 
-    async fn record_and_drive(&mut self, guard: &ProfileGuard, page: &Page) -> Exit {
+    /// Records the browser's group, loads the page (holding the start permit until
+    /// then), and drives it.
+    async fn record_and_drive(
+        &mut self,
+        guard: &ProfileGuard,
+        page: &Page,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Exit {
         let pgid = u32::try_from(page.pgid()).unwrap_or(0);
         if let Err(e) = guard.record_group(pgid) {
             warn!(error = %e, "browser group not recorded");
@@ -88,6 +101,7 @@ impl<'a> Round<'a> {
             loaded = page.load(&self.ctx.spec.engine, &self.ctx.spec.url) => loaded,
             _ = stopping.wait_for(|stop| *stop) => return Exit::Stopped,
         };
+        drop(permit);
         match loaded {
             Ok(hello) => self.drive(page, hello.boot).await,
             Err(e) => Exit::Crashed(e.to_string()),

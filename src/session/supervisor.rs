@@ -46,6 +46,9 @@ pub struct SessionSpec {
     pub engine: Arc<str>,
     /// Pacing and restart limits.
     pub limits: Limits,
+    /// Browsers that may be starting at once (shared by the sessions of one orbitbot):
+    /// on a small machine, many starts at once would all time out.
+    pub start_gate: Arc<tokio::sync::Semaphore>,
 }
 
 /// A request to a running session.
