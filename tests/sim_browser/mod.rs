@@ -525,3 +525,5 @@ async fn raw_events_reach_the_engine_as_given() {
     page.close().await;
     net.shutdown().await;
 }
+
+mod qa;
