@@ -14,7 +14,7 @@ async fn pairing_code_screen_expiry_and_refresh() {
     let profile = tempfile::tempdir().unwrap();
     let page = Page::open(&net, profile.path()).await;
     let first_qr = page.wait(QR, 10).await;
-    net.ok("/sim/config", json!({ "pair_code_ms": 1500 })).await;
+    net.ok("/sim/config", json!({ "pair_code_ms": 3000 })).await;
     let ask = format!("return WPP.conn.startLinkDeviceCodeForPhoneNumber('{ANA}')");
 
     // While the code is live the page shows it instead of a QR.
