@@ -53,6 +53,7 @@ struct ConfigPatch {
     qr_count: Option<u32>,
     latency_ms: Option<u64>,
     ack_delay_ms: Option<u64>,
+    pair_code_ms: Option<u64>,
 }
 
 async fn config(State(sim): State<Sim>, Body(patch): Body<ConfigPatch>) -> Answer {
@@ -63,6 +64,7 @@ async fn config(State(sim): State<Sim>, Body(patch): Body<ConfigPatch>) -> Answe
         c.qr_count = patch.qr_count.unwrap_or(c.qr_count);
         c.latency_ms = patch.latency_ms.unwrap_or(c.latency_ms);
         c.ack_delay_ms = patch.ack_delay_ms.unwrap_or(c.ack_delay_ms);
+        c.pair_code_ms = patch.pair_code_ms.unwrap_or(c.pair_code_ms);
         c.clone()
     });
     Ok(Json(json!(config)))
@@ -112,7 +114,7 @@ async fn add_group(State(sim): State<Sim>, Body(req): Body<NewGroup>) -> Answer 
         let members = req
             .members
             .iter()
-            .map(|m| w.known_phone(m))
+            .map(|m| known_member(w, m))
             .collect::<Result<Vec<_>, _>>()?;
         let group = Group {
             id: id.clone(),
@@ -125,6 +127,12 @@ async fn add_group(State(sim): State<Sim>, Body(req): Body<NewGroup>) -> Answer 
     Ok(Json(json!(group)))
 }
 
+/// A group member: any phone form of a known phone; anything else is unknown (404).
+fn known_member(w: &World, member: &str) -> Result<String, SimError> {
+    w.known_phone(member)
+        .map_err(|_| SimError::missing("member", member))
+}
+
 /// `POST /sim/scan` and `POST /sim/pair`.
 #[derive(Debug, Deserialize)]
 struct LinkRequest {
@@ -133,19 +141,29 @@ struct LinkRequest {
 }
 
 async fn scan(State(sim): State<Sim>, Body(req): Body<LinkRequest>) -> Answer {
-    sim.with(|w| {
+    let linked = sim.with(|w| {
         let phone = w.known_phone(&req.phone)?;
-        w.scan(&phone, req.code.trim())?;
-        Ok(Json(json!({ "account": phone, "phone": phone })))
-    })
+        let replaced = w.scan(&phone, req.code.trim())?;
+        Ok::<_, SimError>((phone, replaced))
+    })?;
+    linked_answer(&sim, linked)
 }
 
 async fn pair(State(sim): State<Sim>, Body(req): Body<LinkRequest>) -> Answer {
-    sim.with(|w| {
+    let linked = sim.with(|w| {
         let phone = w.known_phone(&req.phone)?;
-        w.pair(&phone, req.code.trim())?;
-        Ok(Json(json!({ "account": phone, "phone": phone })))
-    })
+        let replaced = w.pair(&phone, req.code.trim())?;
+        Ok::<_, SimError>((phone, replaced))
+    })?;
+    linked_answer(&sim, linked)
+}
+
+/// The answer of a new login; the page it replaced, if any, gets a new attempt.
+fn linked_answer(sim: &Sim, (phone, replaced): (String, Option<u64>)) -> Answer {
+    if let Some(page) = replaced {
+        begin_attempt(sim, page);
+    }
+    Ok(Json(json!({ "account": phone, "phone": phone })))
 }
 
 /// `POST /sim/messages`.
@@ -211,7 +229,7 @@ fn build_message(w: &World, req: NewMessage) -> Result<NetMsg, SimError> {
         (None, None) => "chat".to_owned(),
     };
     Ok(NetMsg {
-        key: req.id.unwrap_or_else(new_key),
+        key: req.id.filter(|id| !id.is_empty()).unwrap_or_else(new_key),
         sender_name: w.phones.get(&sender).and_then(|p| p.name.clone()),
         sender,
         to,
@@ -244,16 +262,16 @@ struct Change {
 
 async fn edit(State(sim): State<Sim>, Body(req): Body<Change>) -> Answer {
     sim.with(|w| {
-        w.known_phone(&req.from)?;
-        w.edit(&req.id, req.body.as_deref().unwrap_or_default())?;
+        let sender = w.known_phone(&req.from)?;
+        w.edit(&sender, &req.id, req.body.as_deref().unwrap_or_default())?;
         Ok(Json(json!({ "id": req.id })))
     })
 }
 
 async fn revoke(State(sim): State<Sim>, Body(req): Body<Change>) -> Answer {
     sim.with(|w| {
-        w.known_phone(&req.from)?;
-        w.revoke(&req.id)?;
+        let sender = w.known_phone(&req.from)?;
+        w.revoke(&sender, &req.id)?;
         Ok(Json(json!({ "id": req.id })))
     })
 }

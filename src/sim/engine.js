@@ -74,6 +74,8 @@
     async refreshQR() {
       const a = need();
       if (a.conn.authenticated) return null;
+      linkCode.phone = null;
+      linkCode.code = null;
       const before = a.conn.code;
       const changed = new Promise((resolve) => {
         const fn = () => { a.ev.off('change:ref', fn); resolve(); };
@@ -97,11 +99,14 @@
     async startLinkDeviceCodeForPhoneNumber(phone, sendPushNotification = true) {
       void sendPushNotification;
       const digits = String(phone).replace(/\D/g, '');
-      if (linkCode.phone === digits && linkCode.code) return linkCode.code;
+      // The server hands back the code while it is live, and a new one once it is not
+      // (expired, or ended by refreshQR()): never trust a cached code.
       const code = await need().api.pairCode(digits);
-      linkCode.phone = digits;
-      linkCode.code = code;
-      emit('conn.link_code_change', code);
+      if (linkCode.phone !== digits || linkCode.code !== code) {
+        linkCode.phone = digits;
+        linkCode.code = code;
+        emit('conn.link_code_change', code);
+      }
       return code;
     },
     async genLinkDeviceCodeForPhoneNumber(phone) {

@@ -7,10 +7,13 @@ use serde_json::json;
 
 use super::address::{chat_id, lid_of};
 use super::error::SimError;
-use super::world::{Account, AccountState, Attempt, Pairing, Sim, World, now_ms, random_b64};
+use super::world::{
+    Account, AccountState, Attempt, Pairing, QrTimings, Sim, World, now_ms, random_b64,
+};
 
-/// How long a pairing code lives.
-const PAIRING_TTL_MS: u64 = 180_000;
+/// Ended logins an account remembers, so late pages still hear why.
+const ENDED_KEPT: usize = 8;
+
 /// Characters of pairing codes.
 const PAIRING_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ123456789";
 
@@ -18,6 +21,8 @@ const PAIRING_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ123456789";
 pub(crate) const REASON_PHONE: &str = "unpaired";
 /// The page itself called `logout()`.
 pub(crate) const REASON_PAGE: &str = "user_initiated";
+/// The phone linked another page in its place.
+pub(crate) const REASON_REPLACED: &str = "replaced";
 
 impl World {
     /// Starts a link attempt for page `page_id` and shows its first QR code.
@@ -36,6 +41,7 @@ impl World {
             idle: false,
             created_ms: now,
             expires_ms: None,
+            timings: QrTimings::from(&self.config),
         };
         self.attempts.insert(id, attempt);
         if let Some(page) = self.pages.get_mut(&page_id) {
@@ -49,21 +55,20 @@ impl World {
     /// Shows the next QR code of `attempt`, or makes it idle after the last one.
     /// Returns the lifetime of the new code, or `None` when the attempt is over.
     pub(crate) fn next_qr(&mut self, attempt: u64) -> Option<u64> {
-        let config = self.config.clone();
         let entry = self.attempts.get(&attempt)?;
-        let (page_id, seq) = (entry.page, entry.qr_seq + 1);
+        let (page_id, seq, timings) = (entry.page, entry.qr_seq + 1, entry.timings);
         if entry.idle {
             return None;
         }
-        if seq > config.qr_count {
+        if seq > timings.count {
             self.idle(attempt);
             return None;
         }
         let keys = self.pages.get(&page_id)?.keys.clone();
         let life = if seq == 1 {
-            config.qr_first_ms
+            timings.first_ms
         } else {
-            config.qr_next_ms
+            timings.next_ms
         };
         let reference = format!("2@{}", random_b64(30));
         let code = format!("{reference},{},{},{}", keys[0], keys[1], keys[2]);
@@ -88,19 +93,20 @@ impl World {
     }
 
     /// Links `phone` through the live attempt whose current QR text is `code`.
-    pub(crate) fn scan(&mut self, phone: &str, code: &str) -> Result<(), SimError> {
+    /// Returns the page it replaced, which then needs a new attempt.
+    pub(crate) fn scan(&mut self, phone: &str, code: &str) -> Result<Option<u64>, SimError> {
         let page = self
             .attempts
             .values()
             .find(|a| !a.idle && a.qr.as_deref() == Some(code))
             .map(|a| a.page)
             .ok_or_else(|| SimError::Conflict("stale or unknown QR code".to_owned()))?;
-        self.link(page, phone);
-        Ok(())
+        Ok(self.link(page, phone))
     }
 
     /// Links `phone` through its live pairing `code` (dash optional).
-    pub(crate) fn pair(&mut self, phone: &str, code: &str) -> Result<(), SimError> {
+    /// Returns the page it replaced, which then needs a new attempt.
+    pub(crate) fn pair(&mut self, phone: &str, code: &str) -> Result<Option<u64>, SimError> {
         let wanted: String = code.chars().filter(|c| *c != '-').collect();
         let now = now_ms();
         let page = self
@@ -111,56 +117,77 @@ impl World {
             })
             .map(|p| p.page)
             .ok_or_else(|| SimError::Conflict("wrong or expired pairing code".to_owned()))?;
-        self.link(page, phone);
-        Ok(())
+        Ok(self.link(page, phone))
     }
 
     /// A pairing code for `phone` asked by page `page_id`; it replaces the QR attempt.
-    pub(crate) fn pairing_code(&mut self, page_id: u64, phone: &str) -> Result<String, SimError> {
+    /// A live code is handed back as is; a new one comes with its lifetime (ms).
+    pub(crate) fn pairing_code(
+        &mut self,
+        page_id: u64,
+        phone: &str,
+    ) -> Result<(String, Option<u64>), SimError> {
         let now = now_ms();
         let live = self
             .pairings
             .iter()
             .find(|p| p.page == page_id && p.phone == phone && p.expires_ms > now);
         if let Some(live) = live {
-            return Ok(live.code.clone());
+            return Ok((live.code.clone(), None));
         }
         let page = self.pages.get_mut(&page_id).ok_or_else(|| gone(page_id))?;
+        if page.account.is_some() {
+            return Err(SimError::Conflict("page is logged in".to_owned()));
+        }
         if let Some(attempt) = page.attempt.take() {
             self.attempts.remove(&attempt);
         }
         let code: String = (0..8)
             .map(|_| char::from(PAIRING_ALPHABET[fastrand::usize(..PAIRING_ALPHABET.len())]))
             .collect();
+        let life = self.config.pair_code_ms;
         self.pairings.retain(|p| p.page != page_id);
         self.pairings.push(Pairing {
             page: page_id,
             phone: phone.to_owned(),
             code: code.clone(),
-            expires_ms: now + PAIRING_TTL_MS,
+            expires_ms: now + life,
         });
-        Ok(code)
+        self.push(
+            page_id,
+            "pair_code",
+            json!({ "code": code, "phone": phone }),
+        );
+        Ok((code, Some(life)))
     }
 
-    /// Makes page `page_id` the logged-in page of `phone` (a new login).
-    fn link(&mut self, page_id: u64, phone: &str) {
+    /// Drops pairing `code` of page `page_id` if it is still there: it expired.
+    /// Returns whether the page, still waiting to be linked, needs a new attempt.
+    pub(crate) fn expire_pairing(&mut self, page_id: u64, code: &str) -> bool {
+        let before = self.pairings.len();
+        self.pairings
+            .retain(|p| !(p.page == page_id && p.code == code));
+        let waiting = self
+            .pages
+            .get(&page_id)
+            .is_some_and(|p| p.account.is_none() && p.attempt.is_none());
+        before != self.pairings.len() && waiting
+    }
+
+    /// Makes page `page_id` the logged-in page of `phone` (a new login). A page that
+    /// was logged in as `phone` is logged out (`replaced`) and returned: it needs a new
+    /// attempt.
+    fn link(&mut self, page_id: u64, phone: &str) -> Option<u64> {
         if let Some(attempt) = self.pages.get_mut(&page_id).and_then(|p| p.attempt.take()) {
             self.attempts.remove(&attempt);
         }
         self.pairings.retain(|p| p.page != page_id);
+        let replaced = self.replace_login(page_id, phone);
         let token = random_b64(24);
         let account = self
             .accounts
             .entry(phone.to_owned())
-            .or_insert_with(|| Account {
-                phone: phone.to_owned(),
-                state: AccountState::Main,
-                token: String::new(),
-                page: None,
-                page_loads: 0,
-                pending: Default::default(),
-                faults: Default::default(),
-            });
+            .or_insert_with(|| new_account(phone));
         account.state = AccountState::Main;
         account.token = token.clone();
         account.pending.clear();
@@ -171,6 +198,28 @@ impl World {
             json!({ "account": phone, "token": token }),
         );
         self.bind(page_id, phone);
+        replaced
+    }
+
+    /// Ends `phone`'s current login, if any, because page `page_id` links in its place.
+    /// Returns the page that held it, now logged out.
+    fn replace_login(&mut self, page_id: u64, phone: &str) -> Option<u64> {
+        let account = self
+            .accounts
+            .get_mut(phone)
+            .filter(|a| a.state != AccountState::LoggedOut)?;
+        end_login(account, REASON_REPLACED);
+        let previous = account.page.take().filter(|p| *p != page_id)?;
+        self.unbind(previous, REASON_REPLACED);
+        tracing::info!(phone, page = previous, "login replaced by another page");
+        Some(previous)
+    }
+
+    /// Why the login `token` of `phone` ended, if this simulator ended it.
+    pub(crate) fn ended_reason(&self, phone: &str, token: &str) -> Option<String> {
+        let account = self.accounts.get(phone)?;
+        let ended = account.ended.iter().rev().find(|(t, _)| t == token);
+        ended.map(|(_, reason)| reason.clone())
     }
 
     /// Attaches logged-in page `page_id` to account `phone`: syncing, queue, main.
@@ -184,12 +233,20 @@ impl World {
         };
         account.page = Some(page_id);
         account.page_loads += 1;
-        account.state = AccountState::Syncing;
+        let conflicted = account.state == AccountState::Conflict;
+        if !conflicted {
+            account.state = AccountState::Syncing;
+        }
         if let Some(page) = self.pages.get_mut(&page_id) {
             page.account = Some(phone.to_owned());
         }
         let me = json!({ "me": chat_id(phone), "lid": lid_of(phone) });
         self.push(page_id, "session", me);
+        if conflicted {
+            // Still opened elsewhere: the reload stays in CONFLICT until takeover().
+            self.push(page_id, "mode", json!({ "mode": "CONFLICT" }));
+            return;
+        }
         self.push(page_id, "mode", json!({ "mode": "SYNCING" }));
         self.flush(phone);
         if let Some(account) = self.accounts.get_mut(phone) {
@@ -213,8 +270,8 @@ impl World {
             .get_mut(phone)
             .filter(|a| a.state != AccountState::LoggedOut)
             .ok_or_else(|| SimError::NotFound(format!("not linked: {phone}")))?;
+        end_login(account, reason);
         account.state = AccountState::LoggedOut;
-        account.token.clear();
         account.pending.clear();
         let page = account.page.take();
         if let Some(page) = page {
@@ -254,6 +311,32 @@ impl World {
     }
 }
 
+/// A new account of `phone`, not linked yet.
+fn new_account(phone: &str) -> Account {
+    Account {
+        phone: phone.to_owned(),
+        state: AccountState::Main,
+        token: String::new(),
+        page: None,
+        page_loads: 0,
+        pending: Default::default(),
+        faults: Default::default(),
+        ended: Default::default(),
+    }
+}
+
+/// Forgets `account`'s login token, remembering why it ended.
+fn end_login(account: &mut Account, reason: &str) {
+    let token = std::mem::take(&mut account.token);
+    if token.is_empty() {
+        return;
+    }
+    account.ended.push_back((token, reason.to_owned()));
+    while account.ended.len() > ENDED_KEPT {
+        account.ended.pop_front();
+    }
+}
+
 /// The error for a page the simulator no longer knows.
 pub(crate) fn gone(page_id: u64) -> SimError {
     SimError::Gone(format!("unknown page {page_id}: attach again"))
@@ -288,4 +371,21 @@ pub(crate) fn begin_attempt(sim: &Sim, page_id: u64) {
     if let Some((id, life)) = started {
         spawn_rotation(sim, id, life);
     }
+}
+
+/// Ends pairing `code` of page `page_id` after `life` ms unless it was used or replaced;
+/// the page then gets a fresh QR attempt, as when the pairing flow ends.
+pub(crate) fn spawn_pair_expiry(sim: &Sim, page_id: u64, code: String, life: u64) {
+    let sim = sim.clone();
+    tokio::spawn(async move {
+        let mut closed = sim.closed();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(life)) => {}
+            _ = closed.changed() => return,
+        }
+        if sim.with(|w| w.expire_pairing(page_id, &code)) {
+            tracing::debug!(page = page_id, "pairing code expired");
+            begin_attempt(&sim, page_id);
+        }
+    });
 }

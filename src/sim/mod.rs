@@ -23,11 +23,15 @@ mod world;
 
 use std::net::SocketAddr;
 
+use axum::extract::DefaultBodyLimit;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use error::SimError;
 use world::{Shared, Sim};
+
+/// Largest request body: multi-MB media are posted as base64.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The fake engine's source, to inject as an init script like wa-js.
 pub fn engine_js() -> &'static str {
@@ -51,6 +55,10 @@ impl Simulator {
         let sim = Shared::new();
         let app = control::routes()
             .merge(page::routes())
+            .fallback(error::no_route)
+            .method_not_allowed_fallback(error::wrong_method)
+            .layer(axum::middleware::map_response(error::json_errors))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(sim.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

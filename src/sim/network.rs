@@ -75,12 +75,17 @@ impl World {
         self.messages.insert(msg.key.clone(), msg);
     }
 
-    /// The sender edits message `key`; every party's page hears `chat.msg_edited`.
-    pub(crate) fn edit(&mut self, key: &str, body: &str) -> Result<(), SimError> {
-        let msg = self
-            .messages
+    /// Message `key` as sent by `sender`: only the sender may change it.
+    fn sent_by(&mut self, sender: &str, key: &str) -> Result<&mut NetMsg, SimError> {
+        self.messages
             .get_mut(key)
-            .ok_or_else(|| SimError::missing("message", key))?;
+            .filter(|m| m.sender == sender)
+            .ok_or_else(|| SimError::NotFound(format!("unknown message {key} from {sender}")))
+    }
+
+    /// The sender edits message `key`; every party's page hears `chat.msg_edited`.
+    pub(crate) fn edit(&mut self, sender: &str, key: &str, body: &str) -> Result<(), SimError> {
+        let msg = self.sent_by(sender, key)?;
         match msg.is_media() {
             true => msg.caption = Some(body.to_owned()),
             false => msg.body = Some(body.to_owned()),
@@ -98,11 +103,8 @@ impl World {
     }
 
     /// The sender deletes message `key` for everyone (`chat.msg_revoke`).
-    pub(crate) fn revoke(&mut self, key: &str) -> Result<(), SimError> {
-        let msg = self
-            .messages
-            .get_mut(key)
-            .ok_or_else(|| SimError::missing("message", key))?;
+    pub(crate) fn revoke(&mut self, sender: &str, key: &str) -> Result<(), SimError> {
+        let msg = self.sent_by(sender, key)?;
         msg.kind = "revoked".to_owned();
         let msg = msg.clone();
         let revoke_key = super::message::new_key();

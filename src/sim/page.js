@@ -57,7 +57,7 @@
 
   const ev = new Emitter();
   const conn = { ref: null, code: null, seq: 0, idle: false, me: null, lid: null,
-    authenticated: false, keys: null };
+    authenticated: false, keys: null, pairCode: null };
   const stream = { mode: 'OPENING', info: 'OPENING' };
   const msgs = new Map();
   let page = null;
@@ -165,6 +165,7 @@
   }
 
   function setQr(code, seq) {
+    conn.pairCode = null;
     conn.code = code;
     conn.ref = code ? code.split(',')[0] : null;
     conn.seq = seq || 0;
@@ -175,6 +176,12 @@
 
   const handlers = {
     qr(data) { setMode('QR'); setQr(data.code, data.seq); },
+    pair_code(data) {
+      // The code replaces the QR attempt: the pairing-code screen has no QR.
+      setQr(null, 0);
+      conn.pairCode = data.code;
+      render();
+    },
     qr_idle() {
       conn.idle = true;
       conn.code = null;
@@ -303,14 +310,22 @@
     }
   }
 
+  function statusText() {
+    if (conn.authenticated) return 'Logged in as ' + conn.me + ' (' + stream.mode + ')';
+    if (conn.pairCode) {
+      return 'Enter this code on your phone: ' + conn.pairCode.slice(0, 4) + '-' +
+        conn.pairCode.slice(4);
+    }
+    return conn.idle ? 'Click to reload QR code' : 'Scan the QR code';
+  }
+
   function render() {
     const box = document.getElementById('qr');
     if (!box) return;
     box.setAttribute('data-ref', conn.code || '');
     drawQr(box.querySelector('canvas'), conn.code);
     const status = document.getElementById('status');
-    status.textContent = conn.authenticated ? ('Logged in as ' + conn.me + ' (' + stream.mode + ')')
-      : conn.idle ? 'Click to reload QR code' : 'Scan the QR code';
+    status.textContent = statusText();
     const chats = document.getElementById('chats');
     chats.textContent = '';
     for (const m of Array.from(msgs.values()).slice(-20)) {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::address::{chat_id, lid_of, phone_digits};
 use super::error::SimError;
 use super::extract::Body;
-use super::linking::{REASON_PAGE, begin_attempt, gone};
+use super::linking::{REASON_PAGE, begin_attempt, gone, spawn_pair_expiry};
 use super::message::{NetMsg, media_type, new_key};
 use super::world::{AccountState, Sim, World, now_ms, random_b64};
 
@@ -88,8 +88,10 @@ async fn attach(State(sim): State<Sim>, Body(req): Body<AttachRequest>) -> Answe
     let (page, login) = sim.with(|w| {
         let page = w.new_page(now_ms());
         let login = req.auth.as_ref().and_then(|auth| valid_login(w, auth));
-        if let Some(phone) = &login {
-            w.bind(page, phone);
+        match (&login, &req.auth) {
+            (Some(phone), _) => w.bind(page, phone),
+            (None, Some(auth)) => tell_ended_login(w, page, auth),
+            (None, None) => {}
         }
         (page, login)
     });
@@ -111,6 +113,15 @@ fn valid_login(w: &World, auth: &Auth) -> Option<String> {
     let account = w.accounts.get(&phone)?;
     let valid = account.state != AccountState::LoggedOut && account.token == auth.token;
     valid.then_some(phone)
+}
+
+/// A page that still holds a login this simulator ended (the phone logged out or
+/// linked another page while no page was attached) hears it as the real site does.
+fn tell_ended_login(w: &mut World, page: u64, auth: &Auth) {
+    let reason = phone_digits(&auth.account).and_then(|p| w.ended_reason(&p, &auth.token));
+    if let Some(reason) = reason {
+        w.push(page, "logout", json!({ "reason": reason }));
+    }
 }
 
 /// Query of the page routes that name only the page.
@@ -285,7 +296,10 @@ struct PairCodeRequest {
 async fn pair_code(State(sim): State<Sim>, Body(req): Body<PairCodeRequest>) -> Answer {
     let phone = phone_digits(&req.phone)
         .ok_or_else(|| SimError::BadRequest(format!("not a phone number: {}", req.phone)))?;
-    let code = sim.with(|w| w.pairing_code(req.page, &phone))?;
+    let (code, life) = sim.with(|w| w.pairing_code(req.page, &phone))?;
+    if let Some(life) = life {
+        spawn_pair_expiry(&sim, req.page, code.clone(), life);
+    }
     Ok(Json(json!({ "code": code })))
 }
 

@@ -84,6 +84,8 @@ pub(crate) struct SimConfig {
     pub(crate) latency_ms: u64,
     /// Delay between the server ack and the delivery ack of a send, ms.
     pub(crate) ack_delay_ms: u64,
+    /// Lifetime of a pairing code, ms.
+    pub(crate) pair_code_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -94,6 +96,7 @@ impl Default for SimConfig {
             qr_count: 6,
             latency_ms: 0,
             ack_delay_ms: 100,
+            pair_code_ms: 180_000,
         }
     }
 }
@@ -164,6 +167,8 @@ pub(crate) struct Account {
     pub(crate) pending: VecDeque<Value>,
     /// Injected failures.
     pub(crate) faults: Faults,
+    /// Logins that ended (token, reason), so a page still holding one hears why.
+    pub(crate) ended: VecDeque<(String, String)>,
 }
 
 /// One loaded page, logged in or not.
@@ -202,6 +207,30 @@ pub(crate) struct Attempt {
     pub(crate) created_ms: u64,
     /// End of the current code, ms.
     pub(crate) expires_ms: Option<u64>,
+    /// The timings in force when the attempt started.
+    #[serde(skip)]
+    pub(crate) timings: QrTimings,
+}
+
+/// The QR timings an attempt keeps from the config at its start.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct QrTimings {
+    /// Lifetime of the first code, ms.
+    pub(crate) first_ms: u64,
+    /// Lifetime of each later code, ms.
+    pub(crate) next_ms: u64,
+    /// Codes before the attempt goes idle.
+    pub(crate) count: u32,
+}
+
+impl From<&SimConfig> for QrTimings {
+    fn from(config: &SimConfig) -> Self {
+        Self {
+            first_ms: config.qr_first_ms,
+            next_ms: config.qr_next_ms,
+            count: config.qr_count,
+        }
+    }
 }
 
 /// A pairing code a page asked for.

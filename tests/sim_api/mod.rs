@@ -471,3 +471,5 @@ async fn page_sends_are_acked_up_to_read() {
     assert_eq!(acks, [1, 3], "read before the delivery ack was due");
     net.shutdown().await;
 }
+
+mod qa;
