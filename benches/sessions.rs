@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench sessions` measures, for 1, 10 and 20 sessions:
 //! - the PSS of each session's chromedriver + Chromium tree (from
-//!   `/proc/<pid>/smaps_rollup`), beside a bare Chromium on a blank page, with the ratio;
+//!   `/proc/<pid>/smaps_rollup`), and of a bare Chromium on a blank page started beside
+//!   them (PSS splits shared pages among every process using them), with the ratio;
 //! - this process's RSS (orbitbot's session code plus the in-process simulator);
 //! - start → first QR event;
 //! - simulator message → Rust event latency (p50, p99);
@@ -132,7 +133,7 @@ async fn bare_chromium_pss_kib() -> u64 {
 }
 
 /// Starts `n` sessions, links them and prints their figures.
-async fn sessions_figures(n: usize, bare_kib: u64) {
+async fn sessions_figures(n: usize) {
     let mut bench = Bench::new().await;
     let rss_before = own_rss_kib();
     let mut tenants = Vec::new();
@@ -189,7 +190,7 @@ async fn sessions_figures(n: usize, bare_kib: u64) {
     );
     println!("  all online after      {}", ms(linked));
     println!(
-        "  PSS per session       {:.1} MiB (bare Chromium on about:blank {:.1} MiB, ratio {:.2})",
+        "  PSS per session       {:.1} MiB (bare Chromium beside them {:.1} MiB, ratio {:.2})",
         mean_pss as f64 / 1024.0,
         bare_kib as f64 / 1024.0,
         mean_pss as f64 / bare_kib as f64
@@ -317,9 +318,8 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let bare = bare_chromium_pss_kib().await;
         for n in env_list("ORBITBOT_BENCH_SIZES", &[1, 10, 20]) {
-            sessions_figures(n, bare).await;
+            sessions_figures(n).await;
         }
         let cycles = env_list("ORBITBOT_BENCH_CYCLES", &[10])[0];
         soak(5, cycles).await;
