@@ -120,16 +120,14 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1_000.0)
 }
 
-async fn bare_chromium_pss_kib() -> u64 {
+/// A bare Chromium (same flags, fresh profile) on a blank page, running beside the
+/// sessions so that shared pages are split the same way.
+async fn bare_chromium() -> (Browser, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(&BrowserOptions::new(dir.path().join("profile")))
-        .await
-        .unwrap();
+    let options = BrowserOptions::new(dir.path().join("profile"));
+    let browser = Browser::launch(&options).await.unwrap();
     browser.goto("about:blank").await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let pss = group_pss_kib(u32::try_from(browser.pgid()).unwrap());
-    browser.close().await.unwrap();
-    pss
+    (browser, dir)
 }
 
 /// Starts `n` sessions, links them and prints their figures.
@@ -171,12 +169,15 @@ async fn sessions_figures(n: usize) {
         }
     }
     let linked = started.elapsed();
+    let (bare, _bare_dir) = bare_chromium().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let pss: Vec<u64> = tenants
         .iter()
         .map(|id| group_pss_kib(bench.pgid(id)))
         .collect();
+    let bare_kib = group_pss_kib(u32::try_from(bare.pgid()).unwrap());
+    bare.close().await.unwrap();
     let mean_pss = pss.iter().sum::<u64>() / n as u64;
     let latencies = message_latencies(&mut bench, n).await;
     let rss_after = own_rss_kib();
