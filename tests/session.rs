@@ -806,3 +806,48 @@ async fn the_admin_session_keeps_refreshing_its_qr_instead_of_expiring() {
     env.sessions.stop_all().await;
     net.shutdown().await;
 }
+
+/// F14's small version (the soak itself is `cargo bench --bench sessions`): sessions
+/// stopped and started again and again come back logged in, leave no process and no
+/// record behind, and end `stopped`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_start_cycles_leave_nothing_behind() {
+    let _slots = crate::support::browser_slots(2).await;
+    let net = Net::start().await;
+    let phones = ["5511999990031", "5511999990032"];
+    for phone in phones {
+        net.phone(phone, "x").await;
+    }
+    let mut env = Env::new(&net, "").await;
+    let tenants = [env.tenant("ciclo-a"), env.tenant("ciclo-b")];
+    for (id, phone) in tenants.iter().zip(phones) {
+        env.link(&net, id, phone).await;
+    }
+    for _ in 0..3 {
+        let groups: Vec<u32> = tenants.iter().map(|id| env.pgid(id)).collect();
+        env.sessions.stop_all().await;
+        for (id, pgid) in tenants.iter().zip(groups) {
+            assert!(no_process_left(pgid), "{:?}", group::members(pgid));
+            assert!(!env.paths(id).pgid_file.exists());
+            let state = env.store.control().tenant(id).unwrap().unwrap().state;
+            assert_eq!(state, SessionState::Stopped);
+        }
+        for id in &tenants {
+            assert!(env.sessions.start(id));
+        }
+        for id in &tenants {
+            eventually("online again", 60, || async {
+                (env.sessions.state(id) == Some(SessionState::Online)).then_some(())
+            })
+            .await;
+        }
+        while let Ok(event) = env.events.try_recv() {
+            assert!(
+                !matches!(event, SessionEvent::Qr { .. }),
+                "logged in without a QR"
+            );
+        }
+    }
+    env.sessions.stop_all().await;
+    net.shutdown().await;
+}

@@ -206,7 +206,8 @@
 
   window.__wab = Object.freeze({
     hello: function () {
-      return { protocol: PROTOCOL, boot: boot, url: location.href, ready: !!(window.WPP && WPP.isReady) };
+      var ready = !!(window.WPP && WPP.isReady);
+      return { protocol: PROTOCOL, boot: boot, url: location.href, ready: ready };
     },
     status: function () {
       var engine = !!(window.WPP && WPP.isReady);
@@ -303,7 +304,10 @@
       return had;
     },
     markSeen: function (chatId) {
-      return call(function () { requireEngine(); return WPP.chat.markIsRead(chatId).then(function () { return true; }); });
+      return call(function () {
+        requireEngine();
+        return WPP.chat.markIsRead(chatId).then(function () { return true; });
+      });
     },
     recent: function (chatId, n) {
       return call(function () {
