@@ -344,6 +344,7 @@ async fn supervise(ctx: Ctx, mut commands: mpsc::UnboundedReceiver<Command>) {
                 return;
             }
             Exit::QrExpired => {
+                queue.fail_all(&ctx, "sessão sem login (QR expirou)").await;
                 ctx.set_state(SessionState::QrExpired, None).await;
                 return;
             }
