@@ -851,3 +851,24 @@ async fn stop_and_start_cycles_leave_nothing_behind() {
     env.sessions.stop_all().await;
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_logout_unlinks_the_device_and_ends_the_session() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+    let pgid = env.pgid(&loja);
+
+    assert!(env.sessions.command(&loja, Command::Logout));
+    env.expect_state(&loja, SessionState::LoggedOut, 30).await;
+    eventually("browser gone", 10, || async {
+        no_process_left(pgid).then_some(())
+    })
+    .await;
+    let account = net.account(CLIENT).await;
+    assert_eq!(account["state"], "logged_out", "{account}");
+    net.shutdown().await;
+}
