@@ -176,22 +176,8 @@ async fn link_receive_send_and_stop_without_leftovers() {
     let id = env.expect_text(false, "oi, tudo bem?").await;
     assert_eq!(json!(id), sent["id"]);
 
-    let to = format!("{CUSTOMER}@c.us");
-    let command = Command::SendText {
-        to,
-        text: "olá! 👋".into(),
-        id: "ORBTEST0001".into(),
-    };
-    assert!(env.sessions.command(&loja, command));
-    let result = env
-        .expect("send done", 20, |e| match e {
-            SessionEvent::SendDone { id, result, .. } if id == "ORBTEST0001" => {
-                Some(result.clone())
-            }
-            _ => None,
-        })
-        .await;
-    assert_eq!(result, Ok(()));
+    send_text(&env, &loja, CUSTOMER, "olá! 👋", "ORBTEST0001");
+    assert_eq!(env.expect_sent("ORBTEST0001").await, Ok(()));
     assert_eq!(
         env.expect_text(true, "olá! 👋").await,
         "ORBTEST0001",
@@ -353,22 +339,8 @@ async fn conflict_then_takeover_and_a_rate_limited_send_is_retried_once() {
 
     let fault = json!({ "account": CLIENT, "send_error": "rate-overlimit", "after_n": 0 });
     net.ok("/sim/faults", fault).await;
-    let to = format!("{CUSTOMER}@c.us");
-    let command = Command::SendText {
-        to,
-        text: "depois do limite".into(),
-        id: "ORBTEST0002".into(),
-    };
-    assert!(env.sessions.command(&loja, command));
-    let result = env
-        .expect("send done", 30, |e| match e {
-            SessionEvent::SendDone { id, result, .. } if id == "ORBTEST0002" => {
-                Some(result.clone())
-            }
-            _ => None,
-        })
-        .await;
-    assert_eq!(result, Ok(()));
+    send_text(&env, &loja, CUSTOMER, "depois do limite", "ORBTEST0002");
+    assert_eq!(env.expect_sent("ORBTEST0002").await, Ok(()));
     let inbox = net.inbox(CUSTOMER).await;
     let copies = inbox
         .iter()

@@ -15,7 +15,7 @@ use super::address::{chat_id, group_id, lid_of, phone_digits};
 use super::error::SimError;
 use super::extract::Body;
 use super::linking::{REASON_PHONE, begin_attempt};
-use super::message::{NetMsg, media_type, new_key};
+use super::message::{NetMsg, key_or_new, message_kind};
 use super::world::{Faults, Group, Phone, Sim, World, now_ms};
 
 /// Answers of the control API.
@@ -223,13 +223,10 @@ fn build_message(w: &World, req: NewMessage) -> Result<NetMsg, SimError> {
             (w.known_phone(to)?, None)
         }
     };
-    let kind = match (&req.kind, &req.media_b64) {
-        (Some(kind), _) => kind.clone(),
-        (None, Some(_)) => media_type(req.mimetype.as_deref()).to_owned(),
-        (None, None) => "chat".to_owned(),
-    };
+    let has_media = req.media_b64.is_some();
+    let kind = message_kind(req.kind.as_deref(), has_media, req.mimetype.as_deref());
     Ok(NetMsg {
-        key: req.id.filter(|id| !id.is_empty()).unwrap_or_else(new_key),
+        key: key_or_new(req.id),
         sender_name: w.phones.get(&sender).and_then(|p| p.name.clone()),
         sender,
         to,

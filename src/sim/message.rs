@@ -218,6 +218,21 @@ pub(crate) fn new_key() -> String {
     format!("3EB0{:016X}", fastrand::u64(..))
 }
 
+/// The caller's message id, or a fresh one when it gave none (or an empty one).
+pub(crate) fn key_or_new(id: Option<String>) -> String {
+    id.filter(|id| !id.is_empty()).unwrap_or_else(new_key)
+}
+
+/// The wa-js type of a new message: the caller's, else guessed from its media, else
+/// `chat`.
+pub(crate) fn message_kind(kind: Option<&str>, has_media: bool, mimetype: Option<&str>) -> String {
+    match (kind, has_media) {
+        (Some(kind), _) => kind.to_owned(),
+        (None, true) => media_type(mimetype).to_owned(),
+        (None, false) => "chat".to_owned(),
+    }
+}
+
 /// The wa-js type for a file of `mimetype` when the caller gave none.
 pub(crate) fn media_type(mimetype: Option<&str>) -> &'static str {
     match mimetype.unwrap_or_default() {

@@ -17,7 +17,7 @@ use super::address::{chat_id, lid_of, phone_digits};
 use super::error::SimError;
 use super::extract::Body;
 use super::linking::{REASON_PAGE, begin_attempt, gone, spawn_pair_expiry};
-use super::message::{NetMsg, media_type, new_key};
+use super::message::{NetMsg, key_or_new, message_kind};
 use super::world::{AccountState, Sim, World, now_ms, random_b64};
 
 /// The page's markup; `{{NONCE}}` and `{{SCRIPT}}` are filled per response.
@@ -243,13 +243,10 @@ fn page_message(w: &World, req: PageSend) -> Result<NetMsg, SimError> {
         Ok(group) => (group.clone(), Some(group)),
         Err(_) => (w.known_phone(&req.to)?, None),
     };
-    let kind = match (&req.kind, &req.media_b64) {
-        (Some(kind), _) => kind.clone(),
-        (None, Some(_)) => media_type(req.mimetype.as_deref()).to_owned(),
-        (None, None) => "chat".to_owned(),
-    };
+    let has_media = req.media_b64.is_some();
+    let kind = message_kind(req.kind.as_deref(), has_media, req.mimetype.as_deref());
     Ok(NetMsg {
-        key: req.id.filter(|id| !id.is_empty()).unwrap_or_else(new_key),
+        key: key_or_new(req.id),
         sender_name: w.phones.get(&sender).and_then(|p| p.name.clone()),
         sender,
         to,
