@@ -542,7 +542,9 @@ async fn a_profile_held_by_a_foreign_live_process_is_refused_clearly() {
     let owner = format!("{host}-{}", std::process::id());
     std::os::unix::fs::symlink(&owner, profile.join("SingletonLock")).unwrap();
 
+    env.store.control().set_state(&loja, SessionState::Stopped, 1).unwrap();
     assert!(env.sessions.start(&loja));
+    env.expect_state(&loja, SessionState::Starting, 10).await;
     let detail = env
         .expect("failed", 20, |e| match e {
             SessionEvent::State {

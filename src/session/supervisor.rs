@@ -296,6 +296,12 @@ impl Ctx {
         if *self.state.borrow() == state && detail.is_none() {
             return;
         }
+        self.record_state(state, detail).await;
+    }
+
+    /// Persists and publishes a state, even when it is the current one (the session's
+    /// first state, which the store may not know yet).
+    async fn record_state(&self, state: SessionState, detail: Option<String>) {
         self.state.send_replace(state);
         if let Some(store) = &self.store {
             let tenant = self.tenant().clone();
@@ -322,6 +328,7 @@ impl Ctx {
 async fn supervise(ctx: Ctx, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut queue = SendQueue::default();
     let mut crashes = 0_u32;
+    ctx.record_state(SessionState::Starting, None).await;
     loop {
         ctx.set_state(SessionState::Starting, None).await;
         let mut round = Round::new(&ctx, &mut queue, &mut commands);
