@@ -231,7 +231,8 @@
         while (queue.length && queue[0].seq <= afterSeq) queue.shift();
       }
       var take = function () { return queue.slice(0, max || 100); };
-      if (queue.length) return Promise.resolve({ boot: boot, events: take() });
+      var wait = typeof waitMs === 'number' ? Math.min(Math.max(waitMs, 0), 5000) : 1000;
+      if (queue.length || wait === 0) return Promise.resolve({ boot: boot, events: take() });
       return new Promise(function (resolve) {
         var done = false;
         var finish = function () {
@@ -240,7 +241,7 @@
           resolve({ boot: boot, events: take() });
         };
         waiters.push(finish);
-        setTimeout(finish, Math.min(waitMs || 1000, 5000));
+        setTimeout(finish, wait);
       });
     },
     sendText: function (to, text, opts) {
