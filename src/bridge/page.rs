@@ -193,7 +193,10 @@ impl Page {
         media: &Media<'_>,
         id: &str,
     ) -> Result<Sent, CallError> {
-        let handle = format!("up-{id}");
+        // A fresh handle per try: chunks of an earlier, broken try never mix in.
+        static UPLOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = UPLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let handle = format!("up-{id}-{n}");
         let b64 = B64.encode(media.bytes);
         for chunk in b64.as_bytes().chunks(CHUNK_B64) {
             let chunk = String::from_utf8_lossy(chunk);
