@@ -542,7 +542,10 @@ async fn a_profile_held_by_a_foreign_live_process_is_refused_clearly() {
     let owner = format!("{host}-{}", std::process::id());
     std::os::unix::fs::symlink(&owner, profile.join("SingletonLock")).unwrap();
 
-    env.store.control().set_state(&loja, SessionState::Stopped, 1).unwrap();
+    env.store
+        .control()
+        .set_state(&loja, SessionState::Stopped, 1)
+        .unwrap();
     assert!(env.sessions.start(&loja));
     env.expect_state(&loja, SessionState::Starting, 10).await;
     let detail = env
@@ -844,5 +847,82 @@ async fn an_operator_logout_unlinks_the_device_and_ends_the_session() {
     .await;
     let account = net.account(CLIENT).await;
     assert_eq!(account["state"], "logged_out", "{account}");
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_session_survives_conflict_and_logout() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let admin_phone = "5511999990099";
+    net.phone(admin_phone, "Admin").await;
+    let mut env = Env::new(&net, "").await;
+    let admin = TenantId::admin();
+    env.link(&net, &admin, admin_phone).await;
+
+    // Nobody could ask the admin to take over: it does so by itself.
+    net.ok(&format!("/sim/phones/{admin_phone}/conflict"), json!({}))
+        .await;
+    env.expect_state(&admin, SessionState::Conflict, 20).await;
+    env.expect_state(&admin, SessionState::Online, 20).await;
+
+    // Logged out from the phone, it shows a fresh QR again instead of ending.
+    net.ok(&format!("/sim/phones/{admin_phone}/logout"), json!({}))
+        .await;
+    env.expect_state(&admin, SessionState::LoggedOut, 20).await;
+    let code = env
+        .expect("a new admin QR", 30, |e| match e {
+            SessionEvent::Qr { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+        .await;
+    net.ok("/sim/scan", json!({ "phone": admin_phone, "code": code }))
+        .await;
+    env.expect_state(&admin, SessionState::Online, 30).await;
+    env.sessions.stop_all().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_site_is_retried_not_failed() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let env = Env::new(&net, "restart_attempts = 1\n").await;
+    let mut config = (*env.config).clone();
+    // A loopback port nobody listens on: the page cannot load.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    config.whatsapp.url = url.parse().unwrap();
+    let (tx, mut events) = mpsc::channel(64);
+    let sessions = Sessions::new(Arc::new(config), Arc::clone(&env.store), tx).unwrap();
+    let loja = env.tenant("loja");
+    sessions.start(&loja);
+    let mut retries = 0;
+    while retries < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv()).await;
+        match event.unwrap().unwrap() {
+            SessionEvent::State {
+                state: SessionState::Starting,
+                detail: Some(why),
+                ..
+            } => {
+                assert!(why.contains(&format!("cannot reach {url}")), "{why}");
+                retries += 1;
+            }
+            SessionEvent::State { state, .. } => {
+                assert!(
+                    !matches!(state, SessionState::Failed | SessionState::Crashed),
+                    "{state}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(sessions.state(&loja).is_some(), "still trying");
+    sessions.stop_all().await;
     net.shutdown().await;
 }

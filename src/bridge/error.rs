@@ -25,6 +25,14 @@ pub enum BridgeError {
     /// The session was already closed.
     #[error("the browser session is closed")]
     Closed,
+    /// The site did not load: it cannot be reached (down, wrong address, no network).
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable {
+        /// The address.
+        url: String,
+        /// Chromium's network error.
+        reason: String,
+    },
     /// A call got no answer in time (a hung or dead browser).
     #[error("no answer from the browser to {0} in time")]
     Timeout(String),

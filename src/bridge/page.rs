@@ -125,7 +125,8 @@ impl Page {
     pub async fn load(&self, engine: &str, url: &str) -> Result<Hello, BridgeError> {
         self.browser.add_init_script(&init_script(engine)).await?;
         match tokio::time::timeout(HELLO_TIMEOUT, self.browser.goto(url)).await {
-            Ok(loaded) => loaded?,
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(unreachable_or(e, url)),
             Err(_) => return Err(BridgeError::Timeout("goto".to_owned())),
         }
         self.wait_hello().await
@@ -289,6 +290,22 @@ impl Page {
             Ok(answer) => answer,
             Err(_) => Err(BridgeError::Timeout(function.to_owned())),
         }
+    }
+}
+
+/// A navigation that failed on a network error (`net::ERR_…`) means the site is down
+/// or unreachable, not that the browser broke.
+fn unreachable_or(error: BridgeError, url: &str) -> BridgeError {
+    let text = error.to_string();
+    match text.find("net::ERR_") {
+        Some(at) => {
+            let reason = text[at..].split_whitespace().next().unwrap_or("net::ERR");
+            BridgeError::Unreachable {
+                url: url.to_owned(),
+                reason: reason.to_owned(),
+            }
+        }
+        None => error,
     }
 }
 

@@ -104,6 +104,9 @@ impl<'a> Round<'a> {
         drop(permit);
         match loaded {
             Ok(hello) => self.drive(page, hello.boot).await,
+            Err(e @ crate::bridge::BridgeError::Unreachable { .. }) => {
+                Exit::Unreachable(e.to_string())
+            }
             Err(e) => Exit::Crashed(e.to_string()),
         }
     }
@@ -215,7 +218,14 @@ impl<'a> Round<'a> {
                 ctx.set_state(SessionState::Syncing, None).await;
             }
             BridgeEvent::State { .. } => {}
-            BridgeEvent::Conflict => ctx.set_state(SessionState::Conflict, None).await,
+            BridgeEvent::Conflict => {
+                ctx.set_state(SessionState::Conflict, None).await;
+                // NOTE: the admin session is the operator's only channel: nobody could
+                // ask it to take over, so it does at once.
+                if admin && let Err(CallError::Bridge(e)) = page.takeover().await {
+                    return Some(Exit::Crashed(e.to_string()));
+                }
+            }
             BridgeEvent::Logout { reason } => return Some(Exit::LoggedOut(reason)),
             BridgeEvent::NeedsUpdate => warn!("WhatsApp asks for a newer web client"),
             BridgeEvent::BridgeError { place, error } => warn!(place, error, "bridge error"),

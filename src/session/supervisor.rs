@@ -275,6 +275,8 @@ pub(super) struct Ctx {
 
 /// How one browser round ended.
 pub(super) enum Exit {
+    /// The site could not be reached: retried with backoff, never `failed`.
+    Unreachable(String),
     Stopped,
     LoggedOut(Option<String>),
     QrExpired,
@@ -327,54 +329,77 @@ impl Ctx {
 
 async fn supervise(ctx: Ctx, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut queue = SendQueue::default();
-    let mut crashes = 0_u32;
+    let mut failures = Failures::default();
     ctx.record_state(SessionState::Starting, None).await;
     loop {
         ctx.set_state(SessionState::Starting, None).await;
         let mut round = Round::new(&ctx, &mut queue, &mut commands);
         let exit = round.run().await;
         if round.reached_online {
-            crashes = 0;
+            failures = Failures::default();
         }
-        match exit {
-            Exit::Stopped => {
-                queue.fail_all(&ctx, "sessão parada").await;
-                ctx.set_state(SessionState::Stopped, None).await;
+        let delay = match after_round(&ctx, exit, &mut failures).await {
+            Next::End(state, detail, why) => {
+                queue.fail_all(&ctx, why).await;
+                ctx.set_state(state, detail).await;
                 return;
             }
-            Exit::LoggedOut(reason) => {
-                set_aside(&ctx);
-                queue
-                    .fail_all(&ctx, "sessão desconectada pelo celular")
-                    .await;
-                ctx.set_state(SessionState::LoggedOut, reason).await;
-                return;
+            Next::Again(delay) => delay,
+        };
+        if wait_or_stop(delay, &mut commands, &mut queue, &ctx).await {
+            queue.fail_all(&ctx, "sessão parada").await;
+            ctx.set_state(SessionState::Stopped, None).await;
+            return;
+        }
+    }
+}
+
+/// Failures in a row since the session was last online.
+#[derive(Default)]
+struct Failures {
+    crashes: u32,
+    unreachable: u32,
+}
+
+/// What follows a round.
+enum Next {
+    /// The session ends in this state; queued sends fail with the reason given.
+    End(SessionState, Option<String>, &'static str),
+    /// Another round after this delay.
+    Again(Duration),
+}
+
+/// Applies the rules of DESIGN.md §5 to how a round ended. The admin session never
+/// ends by itself: it is the operator's only channel.
+async fn after_round(ctx: &Ctx, exit: Exit, failures: &mut Failures) -> Next {
+    let admin = ctx.spec.tenant.is_admin();
+    match exit {
+        Exit::Stopped => Next::End(SessionState::Stopped, None, "sessão parada"),
+        Exit::QrExpired => Next::End(SessionState::QrExpired, None, "QR expirou"),
+        Exit::Refused(why) => Next::End(SessionState::Failed, Some(why), "sessão recusada"),
+        Exit::LoggedOut(reason) => {
+            set_aside(ctx);
+            if !admin {
+                let why = "sessão desconectada pelo celular";
+                return Next::End(SessionState::LoggedOut, reason, why);
             }
-            Exit::QrExpired => {
-                queue.fail_all(&ctx, "sessão sem login (QR expirou)").await;
-                ctx.set_state(SessionState::QrExpired, None).await;
-                return;
+            ctx.set_state(SessionState::LoggedOut, reason).await;
+            Next::Again(FIRST_BACKOFF)
+        }
+        Exit::Unreachable(why) => {
+            failures.unreachable += 1;
+            warn!(error = %why, url = %ctx.spec.url, "WhatsApp Web cannot be reached; retrying");
+            ctx.set_state(SessionState::Starting, Some(why)).await;
+            Next::Again(backoff(failures.unreachable))
+        }
+        Exit::Crashed(why) => {
+            failures.crashes += 1;
+            warn!(crashes = failures.crashes, error = %why, "browser crashed");
+            if !admin && failures.crashes >= ctx.spec.limits.restart_attempts {
+                return Next::End(SessionState::Failed, Some(why), "sessão falhou");
             }
-            Exit::Refused(why) => {
-                queue.fail_all(&ctx, &why).await;
-                ctx.set_state(SessionState::Failed, Some(why)).await;
-                return;
-            }
-            Exit::Crashed(why) => {
-                crashes += 1;
-                warn!(crashes, error = %why, "browser crashed");
-                if crashes >= ctx.spec.limits.restart_attempts {
-                    queue.fail_all(&ctx, "sessão falhou").await;
-                    ctx.set_state(SessionState::Failed, Some(why)).await;
-                    return;
-                }
-                ctx.set_state(SessionState::Crashed, Some(why)).await;
-                if wait_or_stop(backoff(crashes), &mut commands, &mut queue, &ctx).await {
-                    queue.fail_all(&ctx, "sessão parada").await;
-                    ctx.set_state(SessionState::Stopped, None).await;
-                    return;
-                }
-            }
+            ctx.set_state(SessionState::Crashed, Some(why)).await;
+            Next::Again(backoff(failures.crashes))
         }
     }
 }
