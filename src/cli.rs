@@ -88,8 +88,7 @@ fn tenants(config: &Config) -> Result<(), String> {
 /// The tenants as an aligned table, or a hint when there are none.
 fn tenant_table(list: &[TenantRecord], tz: &jiff::tz::TimeZone) -> String {
     if list.is_empty() {
-        return "nenhum cliente ainda; crie um com !novo <cliente> no WhatsApp do admin\n"
-            .to_owned();
+        return "nenhum cliente ainda\n".to_owned();
     }
     let mut out = format!(
         "{:<32}  {:<10}  {:<15}  {}\n",

@@ -17,6 +17,9 @@ use jiff::tz::TimeZone;
 
 use crate::chat::PhoneNumber;
 
+/// The longest Unix socket path the system takes (`sun_path` is 108 bytes with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
 /// Where the configuration is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "admin.toml";
 
@@ -24,7 +27,11 @@ pub const DEFAULT_PATH: &str = "admin.toml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("não consegui ler {path}: {source}")]
+    #[error(
+        "não consegui ler {}: {source}; indique o arquivo com --config <arquivo> \
+         (o exemplo é o admin.toml do repositório)",
+        .path.display()
+    )]
     Read {
         /// The file.
         path: PathBuf,
@@ -275,6 +282,7 @@ impl Check<'_> {
         let mut operators = Vec::new();
         for phone in &raw.operators {
             match PhoneNumber::parse(phone) {
+                Ok(p) if operators.contains(&p) => {}
                 Ok(p) => operators.push(p),
                 Err(e) => return self.fail(KEY, e.to_string()),
             }
@@ -313,10 +321,15 @@ impl Check<'_> {
                 return self.fail("[whatsapp] engine", msg);
             }
         };
+        let wa_js = self.path("[whatsapp] wa_js", &raw.wa_js)?;
+        if engine == Engine::WaJs && !wa_js.is_file() {
+            let msg = format!("\"{}\" não existe; rode scripts/setup", wa_js.display());
+            return self.fail("[whatsapp] wa_js", msg);
+        }
         Ok(WhatsappConfig {
             url,
             engine,
-            wa_js: self.path("[whatsapp] wa_js", &raw.wa_js)?,
+            wa_js,
             chromium: self.program("[whatsapp] chromium", &raw.chromium)?,
             chromedriver: self.program("[whatsapp] chromedriver", &raw.chromedriver)?,
             qr_first: self.seconds("[whatsapp] qr_first_s", raw.qr_first_s, 1, 600)?,
@@ -325,9 +338,20 @@ impl Check<'_> {
     }
 
     fn paths(&self, raw: raw::Paths) -> Result<PathsConfig, ConfigError> {
+        let data = self.folder("[paths] data", &raw.data)?;
+        // The control socket lives in the data folder; Unix socket paths are short.
+        if data.join("orbitbot.sock").as_os_str().len() > MAX_SOCKET_PATH {
+            let msg = format!(
+                "\"{}\" é longo demais para o socket de controle; use um caminho de até {} \
+                 caracteres",
+                data.display(),
+                MAX_SOCKET_PATH - "/orbitbot.sock".len()
+            );
+            return self.fail("[paths] data", msg);
+        }
         Ok(PathsConfig {
             tokens: self.folder("[paths] tokens", &raw.tokens)?,
-            data: self.folder("[paths] data", &raw.data)?,
+            data,
             backups: self.folder("[paths] backups", &raw.backups)?,
         })
     }

@@ -95,6 +95,10 @@ pub fn request(data: &Path, request: &Request) -> Result<Reply, ControlError> {
     if let Ok(stream) = UnixStream::connect(&socket) {
         return exchange(stream, &socket, request);
     }
+    if !data.join("control.redb").exists() {
+        // Nothing stored yet: answer from an empty store without creating one.
+        return Ok(handle_empty(request));
+    }
     match DataDirLock::acquire(data) {
         Ok(_lock) => {
             let store = Store::open(data)?;
@@ -102,6 +106,13 @@ pub fn request(data: &Path, request: &Request) -> Result<Reply, ControlError> {
         }
         Err(LockError::Held { holder, .. }) => Err(ControlError::NoAnswer { holder, socket }),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer of a data folder that holds nothing yet.
+fn handle_empty(request: &Request) -> Reply {
+    match request {
+        Request::Tenants => Reply::Tenants(Vec::new()),
     }
 }
 

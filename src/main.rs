@@ -1,5 +1,6 @@
 //! The `orbitbot` binary: parse the command line, set up logging, run.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -16,7 +17,11 @@ fn main() -> ExitCode {
     let filter = EnvFilter::try_from_env("ORBITBOT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .with(tenant_logs)
         .init();
     cli::execute(cli, &sink)

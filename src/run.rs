@@ -13,6 +13,7 @@ use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
+use crate::bridge::event::BridgeEvent;
 use crate::config::Config;
 use crate::control;
 use crate::session::{SessionError, SessionEvent, Sessions, process};
@@ -91,6 +92,12 @@ async fn log_events(mut events: mpsc::Receiver<SessionEvent>) {
         match event {
             SessionEvent::Qr { tenant, seq, .. } => info!(%tenant, seq, "QR code shown"),
             SessionEvent::Online { tenant, .. } => info!(%tenant, "online"),
+            SessionEvent::Inbound {
+                tenant,
+                event: BridgeEvent::Message(m),
+            } => {
+                debug!(%tenant, id = %m.id, kind = %m.kind, from_me = m.from_me, "message")
+            }
             other => debug!(event = ?other, "session event"),
         }
     }

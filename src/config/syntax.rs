@@ -117,18 +117,39 @@ fn translate(message: &str) -> String {
     if message == "duplicate key" {
         return "chave repetida; escreva cada chave uma só vez".to_owned();
     }
-    let Some(rest) = message.strip_prefix("invalid type: ") else {
-        return message.to_owned();
+    if message.starts_with("string values must be quoted") || message.contains("expected literal") {
+        return "valor ausente ou texto sem aspas; escreva chave = valor, textos entre aspas"
+            .to_owned();
+    }
+    let (kind, rest) = match (
+        message.strip_prefix("invalid type: "),
+        message.strip_prefix("invalid value: "),
+    ) {
+        (Some(rest), _) => ("tipo errado", rest),
+        (None, Some(rest)) => ("valor inválido", rest),
+        (None, None) => return message.to_owned(),
     };
     let Some((found, expected)) = rest.split_once(", expected ") else {
         return message.to_owned();
     };
-    format!("tipo errado ({found}); esperado {}", expected_pt(expected))
+    // A number too big for any integer is read as i128: it is out of range, not a
+    // wrong type.
+    if found.ends_with(" as i128") || (kind == "valor inválido" && found.starts_with("integer")) {
+        let number = found
+            .trim_end_matches(" as i128")
+            .trim_start_matches("integer ");
+        return format!(
+            "número fora do intervalo ({number}); use {}",
+            expected_pt(expected)
+        );
+    }
+    format!("{kind} ({found}); esperado {}", expected_pt(expected))
 }
 
 fn expected_pt(expected: &str) -> &str {
     match expected {
-        "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => "um número inteiro",
+        "u32" => "um número inteiro de 0 a 4294967295",
+        "u8" | "u16" | "u64" | "usize" | "i32" | "i64" => "um número inteiro não negativo",
         "a boolean" => "true ou false",
         "a string" => "um texto entre aspas",
         "a sequence" => "uma lista, ex.: [\"...\"]",

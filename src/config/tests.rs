@@ -19,10 +19,16 @@ fn error_of(text: &str) -> String {
 
 /// A config whose binaries exist on any machine, so tests do not need Chromium;
 /// `whatsapp` goes into the `[whatsapp]` section, `extra` after it.
+/// The engine is the simulator's unless `whatsapp` names one (wa-js needs its bundle).
 fn with_binaries_and(whatsapp: &str, extra: &str) -> String {
+    let engine = if whatsapp.contains("engine") {
+        ""
+    } else {
+        "engine = \"simulator\"\n"
+    };
     format!(
         "{MINIMAL}[whatsapp]\nchromium = \"/bin/sh\"\nchromedriver = \"/bin/sh\"\n\
-         {whatsapp}{extra}"
+         {engine}{whatsapp}{extra}"
     )
 }
 
@@ -33,7 +39,10 @@ fn with_binaries(extra: &str) -> String {
 #[test]
 fn defaults_fill_a_minimal_file_and_paths_are_absolute() {
     let dir = tempfile::tempdir().unwrap();
-    let config = load_text(dir.path(), &with_binaries("")).unwrap();
+    std::fs::create_dir_all(dir.path().join("vendor/wa-js")).unwrap();
+    std::fs::write(dir.path().join("vendor/wa-js/wppconnect-wa.js"), "// wa-js").unwrap();
+    let text = format!("{MINIMAL}[whatsapp]\nchromium = \"/bin/sh\"\nchromedriver = \"/bin/sh\"\n");
+    let config = load_text(dir.path(), &text).unwrap();
     assert_eq!(config.admin.operators[0].as_str(), "5511988887777");
     assert_eq!(config.admin.prefix, "!");
     assert_eq!(config.admin.timezone_name, "America/Sao_Paulo");
@@ -108,7 +117,7 @@ fn missing_and_mistyped_keys() {
     assert_eq!(
         error_of(&format!("{MINIMAL}[limits]\nmin_gap_ms = \"50\"\n")),
         "{dir}/admin.toml, linha 4: [limits] min_gap_ms: tipo errado (string \"50\"); \
-         esperado um número inteiro"
+         esperado um número inteiro não negativo"
     );
 }
 
@@ -135,7 +144,7 @@ fn bad_paths_are_explained() {
     );
     assert_eq!(
         error_of(&format!(
-            "{MINIMAL}[whatsapp]\nchromium = \"/nao/existe/chromium\"\n"
+            "{MINIMAL}[whatsapp]\nengine = \"simulator\"\nchromium = \"/nao/existe/chromium\"\n"
         )),
         "{dir}/admin.toml: [whatsapp] chromium: \"/nao/existe/chromium\" não existe; \
          rode scripts/setup ou aponte para o executável"
@@ -206,4 +215,52 @@ fn check_config_masks_secrets() {
         "{shown}"
     );
     assert!(shown.contains("[[panel.users]]"), "{shown}");
+}
+
+#[test]
+fn out_of_range_numbers_and_missing_values_are_explained() {
+    assert_eq!(
+        error_of(&format!("{MINIMAL}[limits]\nper_minute = -1\n")),
+        "{dir}/admin.toml, linha 4: [limits] per_minute: número fora do intervalo (`-1`); \
+         use um número inteiro de 0 a 4294967295"
+    );
+    let huge = error_of(&format!(
+        "{MINIMAL}[limits]\nmin_gap_ms = 99999999999999999999\n"
+    ));
+    assert!(huge.contains("número fora do intervalo"), "{huge}");
+    let missing = error_of(&format!("{MINIMAL}[backups]\nkeep = \n"));
+    assert!(missing.contains("valor ausente"), "{missing}");
+}
+
+#[test]
+fn engine_files_and_socket_paths_are_checked_before_run() {
+    let err = error_of(&with_binaries_and(
+        "engine = \"wa-js\"\nwa_js = \"nada.js\"\n",
+        "",
+    ));
+    assert!(
+        err.contains("[whatsapp] wa_js") && err.contains("rode scripts/setup"),
+        "{err}"
+    );
+    let long = "d".repeat(120);
+    let err = error_of(&with_binaries(&format!("[paths]\ndata = \"{long}\"\n")));
+    assert!(
+        err.contains("[paths] data") && err.contains("longo demais"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repeated_operators_count_once_and_a_missing_file_says_how_to_point_at_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = with_binaries("").replace(
+        "operators = [\"+55 (11) 98888-7777\"]",
+        "operators = [\"5511988887777\", \"+55 11 98888-7777\"]",
+    );
+    let config = load_text(dir.path(), &text).unwrap();
+    assert_eq!(config.admin.operators.len(), 1);
+    let err = Config::load(&dir.path().join("nada.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--config <arquivo>"), "{err}");
 }
