@@ -123,10 +123,10 @@ impl<'a> Round<'a> {
             if let Some(exit) = self.send_due(page).await {
                 return exit;
             }
-            let wait = self
-                .queue
-                .next_in(Instant::now())
-                .map_or(POLL_WAIT, |d| d.min(POLL_WAIT));
+            // Queued sends shorten the wait only while they can go (online).
+            let online = *self.ctx.state.borrow() == SessionState::Online;
+            let due = self.queue.next_in(Instant::now()).filter(|_| online);
+            let wait = due.map_or(POLL_WAIT, |d| d.min(POLL_WAIT));
             let batch = match page.poll(&boot, cursor, wait, POLL_MAX).await {
                 Ok(batch) => batch,
                 Err(e) => return Exit::Crashed(e.to_string()),
