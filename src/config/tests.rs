@@ -177,7 +177,8 @@ fn bad_values_name_the_allowed_range_or_form() {
         (
             "url = \"ftp://x\"\n",
             "",
-            "[whatsapp] url: \"ftp://x\" não é um endereço http(s), ex.: \"http://127.0.0.1:7600\"",
+            "[whatsapp] url: \"ftp://x\" não é um endereço http(s), \
+             ex.: \"http://127.0.0.1:7600\"",
         ),
     ];
     for (whatsapp, extra, expected) in cases {

@@ -2,8 +2,9 @@
 //!
 //! A text over the limit is cut at paragraph breaks; a paragraph still too long at
 //! sentence ends; a sentence at word boundaries; a word at grapheme boundaries, so an
-//! accent or an emoji sequence (👨‍👩‍👧) is never broken. When there are several parts each
-//! ends with a counter, `(2/5)`, and still fits the limit.
+//! accent or an emoji sequence (👨‍👩‍👧) is never broken.
+//! When there are several parts each ends with a counter, `(2/5)`, and still fits the
+//! limit.
 
 use unicode_segmentation::UnicodeSegmentation;
 

@@ -4,18 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::Net;
-
-const ANA: &str = "5511988887777";
-const BIA: &str = "5511977776666";
-const CAIO: &str = "5521966665555";
-
-async fn net_with_phones() -> Net {
-    let net = Net::start().await;
-    net.phone(ANA, "Ana").await;
-    net.phone(BIA, "Bia").await;
-    net.phone(CAIO, "Caio").await;
-    net
-}
+use crate::support::{ANA, BIA, CAIO, net_with_phones};
 
 /// A page logged in as `phone` through a pairing code, without a browser.
 async fn paired_page(net: &Net, phone: &str) -> u64 {

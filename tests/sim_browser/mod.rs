@@ -4,22 +4,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Net, Page, browser_slot, eventually, processes_with};
+use crate::support::{
+    ANA, BIA, CAIO, Net, Page, browser_slot, eventually, net_with_phones, processes_with,
+};
 
-const ANA: &str = "5511988887777";
-const BIA: &str = "5511977776666";
-const CAIO: &str = "5521966665555";
 /// A 1x1 PNG.
 const PNG_B64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
-
-async fn net_with_phones() -> Net {
-    let net = Net::start().await;
-    net.phone(ANA, "Ana").await;
-    net.phone(BIA, "Bia").await;
-    net.phone(CAIO, "Caio").await;
-    net
-}
 
 #[tokio::test]
 async fn qr_rotates_goes_idle_and_scan_links() {

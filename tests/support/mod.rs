@@ -22,6 +22,20 @@ pub(crate) async fn browser_slots(n: u32) -> SemaphorePermit<'static> {
     BROWSERS.acquire_many(n).await.unwrap()
 }
 
+/// Phones the simulator tests use.
+pub(crate) const ANA: &str = "5511988887777";
+pub(crate) const BIA: &str = "5511977776666";
+pub(crate) const CAIO: &str = "5521966665555";
+
+/// A simulator with the phones of Ana, Bia and Caio.
+pub(crate) async fn net_with_phones() -> Net {
+    let net = Net::start().await;
+    net.phone(ANA, "Ana").await;
+    net.phone(BIA, "Bia").await;
+    net.phone(CAIO, "Caio").await;
+    net
+}
+
 /// A simulator on a free loopback port and a client for it.
 pub(crate) struct Net {
     pub(crate) sim: Simulator,
@@ -126,7 +140,8 @@ const RECORDER: &str = r#"
   window.__events = [];
   for (const name of names) {
     WPP.on(name, (payload) => {
-      window.__events.push({ name, payload: JSON.parse(JSON.stringify(payload === undefined ? null : payload)) });
+      const copy = JSON.parse(JSON.stringify(payload === undefined ? null : payload));
+      window.__events.push({ name, payload: copy });
     });
   }
 })();
@@ -189,7 +204,8 @@ impl Page {
     /// Waits for a `chat.new_message` whose key id is `id`.
     pub(crate) async fn message(&self, id: &str) -> Value {
         let cond = format!(
-            "window.__events.filter(e => e.name === 'chat.new_message' && e.payload.id.id === '{id}').pop()"
+            "window.__events.filter(e => e.name === 'chat.new_message' \
+             && e.payload.id.id === '{id}').pop()"
         );
         self.wait(&cond, 10).await["payload"].clone()
     }
