@@ -9,8 +9,8 @@ use orbitbot::tenant::SessionState;
 use serde_json::json;
 
 use crate::common::{Running, orbitbot};
-use crate::session::{Env, no_process_left};
-use crate::support::{Net, browser_slots, eventually};
+use crate::session::{linked_loja, no_process_left};
+use crate::support::{browser_slots, eventually};
 
 const CLIENT: &str = "5511999990010";
 const CUSTOMER: &str = "5511999990001";
@@ -35,14 +35,8 @@ fn read_pgid(file: &Path) -> Option<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
     let _slots = browser_slots(2).await;
-    let net = Net::start().await;
-    net.phone(CLIENT, "Loja").await;
-    net.phone(CUSTOMER, "Ana").await;
-
     // Link the tenant once with the library, then hand the data folder to `run`.
-    let mut env = Env::new(&net, "").await;
-    let loja = env.tenant("loja");
-    env.link(&net, &loja, CLIENT).await;
+    let (net, env, loja) = linked_loja().await;
     env.sessions.stop_all().await;
     env.store
         .control()

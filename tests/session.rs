@@ -20,6 +20,18 @@ use crate::support::{Net, browser_slot, eventually};
 const CLIENT: &str = "5511999990010";
 const CUSTOMER: &str = "5511999990001";
 
+/// A simulator with the client's and a customer's phones, and the tenant `loja`
+/// linked to the client's phone.
+pub(crate) async fn linked_loja() -> (Net, Env, TenantId) {
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    net.phone(CUSTOMER, "Ana").await;
+    let mut env = Env::new(&net, "").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+    (net, env, loja)
+}
+
 /// A data folder, a config pointing at the simulator, the store and the sessions.
 pub(crate) struct Env {
     pub(crate) dir: tempfile::TempDir,
@@ -160,13 +172,7 @@ fn chromium_of_group(pgid: u32) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_receive_send_and_stop_without_leftovers() {
     let _slot = browser_slot().await;
-    let net = Net::start().await;
-    net.phone(CLIENT, "Loja").await;
-    net.phone(CUSTOMER, "Ana").await;
-    let mut env = Env::new(&net, "").await;
-    let loja = env.tenant("loja");
-
-    env.link(&net, &loja, CLIENT).await;
+    let (net, mut env, loja) = linked_loja().await;
     let record = env.store.control().tenant(&loja).unwrap().unwrap();
     assert_eq!(record.state, SessionState::Online);
     assert_eq!(record.phone.as_deref(), Some(CLIENT));
@@ -204,12 +210,7 @@ async fn link_receive_send_and_stop_without_leftovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_chromium_restarts_logged_in_and_nothing_is_lost() {
     let _slot = browser_slot().await;
-    let net = Net::start().await;
-    net.phone(CLIENT, "Loja").await;
-    net.phone(CUSTOMER, "Ana").await;
-    let mut env = Env::new(&net, "").await;
-    let loja = env.tenant("loja");
-    env.link(&net, &loja, CLIENT).await;
+    let (net, mut env, loja) = linked_loja().await;
 
     let pgid = env.pgid(&loja);
     for pid in chromium_of_group(pgid) {
@@ -245,11 +246,7 @@ async fn a_killed_chromium_restarts_logged_in_and_nothing_is_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_from_the_phone_ends_the_session_without_reconnecting() {
     let _slot = browser_slot().await;
-    let net = Net::start().await;
-    net.phone(CLIENT, "Loja").await;
-    let mut env = Env::new(&net, "").await;
-    let loja = env.tenant("loja");
-    env.link(&net, &loja, CLIENT).await;
+    let (net, mut env, loja) = linked_loja().await;
     let pgid = env.pgid(&loja);
 
     net.ok(&format!("/sim/phones/{CLIENT}/logout"), json!({}))
@@ -324,12 +321,7 @@ async fn an_unscanned_attempt_expires_after_qr_resends_codes_and_closes_the_brow
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflict_then_takeover_and_a_rate_limited_send_is_retried_once() {
     let _slot = browser_slot().await;
-    let net = Net::start().await;
-    net.phone(CLIENT, "Loja").await;
-    net.phone(CUSTOMER, "Ana").await;
-    let mut env = Env::new(&net, "").await;
-    let loja = env.tenant("loja");
-    env.link(&net, &loja, CLIENT).await;
+    let (net, mut env, loja) = linked_loja().await;
 
     net.ok(&format!("/sim/phones/{CLIENT}/conflict"), json!({}))
         .await;
@@ -832,11 +824,7 @@ async fn stop_and_start_cycles_leave_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_logout_unlinks_the_device_and_ends_the_session() {
     let _slot = browser_slot().await;
-    let net = Net::start().await;
-    net.phone(CLIENT, "Loja").await;
-    let mut env = Env::new(&net, "").await;
-    let loja = env.tenant("loja");
-    env.link(&net, &loja, CLIENT).await;
+    let (net, mut env, loja) = linked_loja().await;
     let pgid = env.pgid(&loja);
 
     assert!(env.sessions.command(&loja, Command::Logout));
