@@ -107,10 +107,7 @@ impl ProfileGuard {
 
     /// Ends the recorded browser group, waits for it, and forgets the record.
     pub fn end_group(&self) {
-        if let Some(pgid) = read_record(&self.paths.pgid_file) {
-            group::kill_and_wait(pgid);
-        }
-        let _ = std::fs::remove_file(&self.paths.pgid_file);
+        end_recorded(&self.paths.pgid_file);
     }
 }
 
@@ -135,22 +132,22 @@ pub fn claim_profile(paths: ProfilePaths, tenant: &TenantId) -> Result<ProfileGu
         Err(TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
     }
     let guard = ProfileGuard { _lock: lock, paths };
-    end_leftover(&guard, tenant);
+    // A record here is a browser an earlier, killed orbitbot left running.
+    end_recorded(&guard.paths.pgid_file);
     clear_singletons(&guard.paths.profile, tenant)?;
     Ok(guard)
 }
 
-/// Ends the browser group an earlier, killed orbitbot left running for this tenant.
-fn end_leftover(guard: &ProfileGuard, tenant: &TenantId) {
-    let Some(pgid) = read_record(&guard.paths.pgid_file) else {
-        let _ = std::fs::remove_file(&guard.paths.pgid_file);
-        return;
-    };
-    if group::alive(pgid) {
-        info!(tenant = %tenant, pgid, "ending a browser left by an earlier run");
+/// Ends the browser group a record names, if it still runs, and removes the record.
+/// Returns whether a group was ended.
+fn end_recorded(record: &Path) -> bool {
+    let live = read_record(record).filter(|&pgid| group::alive(pgid));
+    if let Some(pgid) = live {
+        info!(pgid, record = %record.display(), "ending a recorded browser group");
         group::kill_and_wait(pgid);
     }
-    let _ = std::fs::remove_file(&guard.paths.pgid_file);
+    let _ = std::fs::remove_file(record);
+    live.is_some()
 }
 
 /// Ends every browser group recorded under `<data>/run/`: the leftovers of an orbitbot
@@ -160,19 +157,12 @@ pub fn end_leftovers(data: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(data.join("run")) else {
         return 0;
     };
-    let mut ended = 0;
-    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
-        if path.extension().is_none_or(|ext| ext != "pgid") {
-            continue;
-        }
-        if let Some(pgid) = read_record(&path).filter(|&g| group::alive(g)) {
-            info!(pgid, record = %path.display(), "ending a browser left by an earlier run");
-            group::kill_and_wait(pgid);
-            ended += 1;
-        }
-        let _ = std::fs::remove_file(&path);
-    }
-    ended
+    entries
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pgid"))
+        .map(|path| end_recorded(&path))
+        .filter(|&ended| ended)
+        .count()
 }
 
 /// The recorded group, if the record is from this boot (group ids do not survive one).
