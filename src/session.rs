@@ -2,8 +2,6 @@
 //!
 //! - [`supervisor`]: one task per session: states, restarts, events, commands.
 //! - [`registry`]: every session by tenant; the restart rules at start-up.
-//! - [`supervisor`]: one task per session: states, restarts, events, commands.
-//! - [`registry`]: every session by tenant; the restart rules at start-up.
 //! - [`process`]: profile ownership, process groups, no orphan browser on any path.
 //! - [`pace`]: when the next send of a tenant may go (gap, cap per minute, typing).
 //! - [`split`]: long texts cut into messages at paragraph, sentence, word, grapheme.
@@ -17,4 +15,6 @@ pub mod split;
 pub mod supervisor;
 
 pub use registry::{SessionError, Sessions};
-pub use supervisor::{Command, MediaFile, SessionEvent, SessionHandle, SessionSpec};
+pub use supervisor::{
+    Command, MediaFile, SendOpts, SessionEvent, SessionHandle, SessionSpec,
+};

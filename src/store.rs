@@ -1,8 +1,8 @@
 //! The store: one control database and one database per tenant, all redb.
 //!
-//! `data/control.redb` holds tenants, their settings and permissions, and the audit log
-//! of operator commands. `data/tenants/<tenant>.redb` holds everything of one tenant
-//! (history, logs, outbox, processed ids, contacts, plugin state), so a tenant can be
+//! `data/control.redb` holds tenants, their permissions, and the audit log of operator
+//! commands. `data/tenants/<tenant>.redb` holds everything of one tenant (history,
+//! logs, outbox, processed ids, inbound journal, contacts, settings, plugin state), so a tenant can be
 //! backed up, restored or removed alone and no query of one tenant can reach another's
 //! rows. Callers see typed records only, never redb types.
 
@@ -14,13 +14,16 @@ mod tenant_db;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 pub use control::{AuditEntry, ControlDb, Permission};
 pub use lock::{DataDirLock, LockError};
 pub use logs::{LogSink, TenantLogLayer};
 pub use tenant_db::{
-    Contact, HistoryEntry, LogRecord, MediaRef, OutboxEntry, OutboxState, TenantDb,
+    Arrival, Arrived, Contact, HistoryEntry, KvWrite, LogRecord, MediaRef, OutboxEntry,
+    OutboxState, Sighting, TenantDb,
 };
 
 use crate::tenant::{SessionState, TenantId, TenantRecord};
@@ -100,6 +103,7 @@ pub struct Store {
     root: PathBuf,
     control: ControlDb,
     tenants: Mutex<HashMap<TenantId, Arc<TenantDb>>>,
+    stall_ms: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -114,6 +118,7 @@ impl Store {
             root: data_dir.to_owned(),
             control: ControlDb::open(&data_dir.join("control.redb"))?,
             tenants: Mutex::new(HashMap::new()),
+            stall_ms: Arc::default(),
         };
         store.open_db(&TenantId::admin(), true)?;
         Ok(store)
@@ -127,6 +132,14 @@ impl Store {
     /// The control database.
     pub fn control(&self) -> &ControlDb {
         &self.control
+    }
+
+    /// Fault hook for tests: every write transaction of every tenant database waits
+    /// `stall` first (zero turns it off). Proves that slow writes never block replies
+    /// nor lose rows (F17).
+    pub fn inject_write_stall(&self, stall: Duration) {
+        let ms = u64::try_from(stall.as_millis()).unwrap_or(u64::MAX);
+        self.stall_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Where a tenant's database lives: `<data>/tenants/<tenant>.redb`.
@@ -174,7 +187,7 @@ impl Store {
         if !create && !path.exists() {
             return Err(StoreError::TenantNotFound(id.clone()));
         }
-        let db = Arc::new(TenantDb::open(&path, LOG_KEEP)?);
+        let db = Arc::new(TenantDb::open(&path, LOG_KEEP, Arc::clone(&self.stall_ms))?);
         cache.insert(id.clone(), Arc::clone(&db));
         Ok(db)
     }

@@ -9,7 +9,7 @@ use orbitbot::bridge::event::BridgeEvent;
 use orbitbot::bridge::group;
 use orbitbot::config::Config;
 use orbitbot::session::process::ProfilePaths;
-use orbitbot::session::{Command, SessionEvent, Sessions};
+use orbitbot::session::{Command, SendOpts, SessionEvent, Sessions};
 use orbitbot::store::Store;
 use orbitbot::tenant::{SessionState, TenantId};
 use serde_json::json;
@@ -354,6 +354,7 @@ fn send_text(env: &Env, tenant: &TenantId, to: &str, text: &str, id: &str) {
         to: format!("{to}@c.us"),
         text: text.into(),
         id: id.into(),
+        opts: SendOpts::default(),
     };
     assert!(
         env.sessions.command(tenant, command),
@@ -427,7 +428,8 @@ async fn sends_are_paced_media_arrives_and_a_failing_tenant_does_not_slow_anothe
         Command::SendMedia {
             to,
             file,
-            id: "ORBIMG1".into()
+            id: "ORBIMG1".into(),
+            opts: SendOpts::default(),
         }
     ));
     assert_eq!(env.expect_sent("ORBIMG1").await, Ok(()));

@@ -23,6 +23,7 @@ fn message(id: &str, chat: &str, t_ms: u64) -> HistoryEntry {
         ack: 0,
         edited: false,
         revoked: false,
+        truncated: false,
     }
 }
 
@@ -40,7 +41,8 @@ fn tenants_settings_and_permissions_round_trip_across_reopen() {
         control
             .set_phone(&loja, Some("5511999990010".into()))
             .unwrap();
-        control.set_setting(&loja, "grupos", "mencao").unwrap();
+        let db = store.tenant(&loja).unwrap();
+        db.set_setting("grupos", "mencao").unwrap();
         control
             .set_permission(&loja, "ia", Permission::Deny)
             .unwrap();
@@ -55,8 +57,9 @@ fn tenants_settings_and_permissions_round_trip_across_reopen() {
     assert_eq!(record.created_ms, 1_000);
     assert_eq!(record.phone.as_deref(), Some("5511999990010"));
     let control = store.control();
+    let db = store.tenant(&loja).unwrap();
     assert_eq!(
-        control.setting(&loja, "grupos").unwrap().as_deref(),
+        db.settings().unwrap().get("grupos").map(String::as_str),
         Some("mencao")
     );
     assert_eq!(
@@ -64,8 +67,8 @@ fn tenants_settings_and_permissions_round_trip_across_reopen() {
         Some(Permission::Deny)
     );
     assert_eq!(control.permissions(&loja).unwrap().len(), 2);
-    control.clear_setting(&loja, "grupos").unwrap();
-    assert!(control.settings(&loja).unwrap().is_empty());
+    assert!(db.clear_setting("grupos").unwrap());
+    assert!(db.settings().unwrap().is_empty());
 }
 
 #[test]
@@ -82,7 +85,9 @@ fn duplicate_and_missing_tenants_are_refused() {
         store.tenant(&ghost),
         Err(StoreError::TenantNotFound(_))
     ));
-    let set = store.control().set_setting(&ghost, "grupos", "todos");
+    let set = store
+        .control()
+        .set_permission(&ghost, "ia", Permission::Allow);
     assert!(matches!(set, Err(StoreError::TenantNotFound(_))));
     assert!(
         !store.tenant_db_path(&ghost).exists(),
@@ -97,7 +102,11 @@ fn removing_a_tenant_removes_its_rows_and_file_only() {
     let (a, b) = (tid("tenant-a"), tid("tenant-b"));
     for id in [&a, &b] {
         store.create_tenant(id, 1).unwrap();
-        store.control().set_setting(id, "grupos", "todos").unwrap();
+        store
+            .tenant(id)
+            .unwrap()
+            .set_setting("grupos", "todos")
+            .unwrap();
         store
             .control()
             .set_permission(id, "ia", Permission::Allow)
@@ -105,10 +114,9 @@ fn removing_a_tenant_removes_its_rows_and_file_only() {
     }
     store.remove_tenant(&a).unwrap();
     assert!(store.control().tenant(&a).unwrap().is_none());
-    assert!(store.control().settings(&a).unwrap().is_empty());
     assert!(store.control().permissions(&a).unwrap().is_empty());
     assert!(!store.tenant_db_path(&a).exists());
-    assert_eq!(store.control().settings(&b).unwrap().len(), 1);
+    assert_eq!(store.tenant(&b).unwrap().settings().unwrap().len(), 1);
     assert_eq!(store.control().permissions(&b).unwrap().len(), 1);
     assert!(store.tenant(&b).is_ok());
 }
@@ -287,10 +295,7 @@ fn tenant_a_never_sees_tenant_b() {
     db.claim("B-CLAIM", 1).unwrap();
     db.kv_set("p", "k", b"b").unwrap();
     db.touch_contact(chat, Some("Bia"), 1).unwrap();
-    store
-        .control()
-        .set_setting(&b, "ausencia", "fechado")
-        .unwrap();
+    db.set_setting("ausencia", "fechado").unwrap();
     store
         .control()
         .set_permission(&b, "ia", Permission::Allow)
@@ -302,12 +307,12 @@ fn tenant_a_never_sees_tenant_b() {
     assert!(da.claim("B-CLAIM", 2).unwrap(), "claims are per tenant");
     assert!(da.kv_get("p", "k").unwrap().is_none());
     assert!(da.contact(chat).unwrap().is_none());
-    assert!(store.control().settings(&a).unwrap().is_empty());
     assert!(store.control().permissions(&a).unwrap().is_empty());
     // A tenant whose id is a prefix of another's sees nothing of it either.
     let short = tid("tenant");
     store.create_tenant(&short, 1).unwrap();
-    assert!(store.control().settings(&short).unwrap().is_empty());
+    assert!(da.settings().unwrap().is_empty());
+    assert!(store.control().permissions(&short).unwrap().is_empty());
 }
 
 #[test]

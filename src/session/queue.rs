@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::split::{MAX_MESSAGE_CHARS, split_message};
-use super::supervisor::{Command, Ctx, MediaFile, SessionEvent};
+use super::split::{MAX_MESSAGE_CHARS, part_id, split_message};
+use super::supervisor::{Command, Ctx, MediaFile, SendOpts, SessionEvent};
 
 /// What is sent.
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub(super) struct Outgoing {
     pub(super) ready_at: Option<Instant>,
     /// The browser died while this was being sent: it may have gone out.
     pub(super) maybe_sent: bool,
+    /// Waits behind normal sends.
+    pub(super) low_priority: bool,
 }
 
 impl Outgoing {
@@ -52,35 +54,42 @@ impl SendQueue {
     /// Queues a send command (a long text as several parts); other commands come back.
     pub(super) fn accept(&mut self, cmd: Command, ctx: &Ctx) -> Option<Command> {
         match cmd {
-            Command::SendText { to, text, id } => {
-                for (i, part) in split_message(&text, MAX_MESSAGE_CHARS)
-                    .into_iter()
-                    .enumerate()
-                {
-                    let id = if i == 0 {
-                        id.clone()
-                    } else {
-                        format!("{id}-{}", i + 1)
-                    };
-                    self.push(id, to.clone(), Body::Text(part));
+            Command::SendText { to, text, id, opts } => {
+                let parts = split_message(&text, MAX_MESSAGE_CHARS);
+                for (i, part) in parts.into_iter().enumerate() {
+                    let id = part_id(&id, i);
+                    self.push(id, to.clone(), Body::Text(part), opts);
                 }
             }
-            Command::SendMedia { to, file, id } => self.push(id, to, Body::Media(file)),
+            Command::SendMedia { to, file, id, opts } => {
+                self.push(id, to, Body::Media(file), opts);
+            }
             other => return Some(other),
         }
         self.publish_len(ctx);
         None
     }
 
-    fn push(&mut self, id: String, to: String, body: Body) {
-        self.items.push_back(Outgoing {
+    /// Queues one message: a normal one before every low-priority one not yet begun.
+    fn push(&mut self, id: String, to: String, body: Body, opts: SendOpts) {
+        let item = Outgoing {
             id,
             to,
             body,
             tries: 0,
             ready_at: None,
-            maybe_sent: false,
-        });
+            maybe_sent: opts.check_first,
+            low_priority: opts.low_priority,
+        };
+        let begun = |o: &Outgoing| o.tries > 0 || o.ready_at.is_some();
+        let at = match opts.low_priority {
+            true => None,
+            false => self.items.iter().position(|o| o.low_priority && !begun(o)),
+        };
+        match at {
+            Some(at) => self.items.insert(at, item),
+            None => self.items.push_back(item),
+        }
     }
 
     /// The next message, if any.
@@ -124,3 +133,4 @@ impl SendQueue {
         ctx.queued.store(self.items.len(), Ordering::Relaxed);
     }
 }
+

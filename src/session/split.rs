@@ -89,6 +89,15 @@ fn flush(current: &mut String, current_len: &mut usize, out: &mut Vec<String>) {
     *current_len = 0;
 }
 
+/// The id of part `index` (from 0) of a split text: the first keeps the caller's id,
+/// the others get `-2`, `-3`, ...
+pub fn part_id(id: &str, index: usize) -> String {
+    match index {
+        0 => id.to_owned(),
+        n => format!("{id}-{}", n + 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,8 @@ pub enum Command {
         text: String,
         /// The message id of the first part.
         id: String,
+        /// How to queue it.
+        opts: SendOpts,
     },
     /// Queue a media file with a caller-chosen id.
     SendMedia {
@@ -71,6 +73,8 @@ pub enum Command {
         file: MediaFile,
         /// The message id.
         id: String,
+        /// How to queue it.
+        opts: SendOpts,
     },
     /// Download a message's media.
     Download {
@@ -98,6 +102,17 @@ pub enum Command {
     Logout,
     /// Close the browser and end the session.
     Stop,
+}
+
+/// How a send is queued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendOpts {
+    /// It may have gone out already (queued before a crash): the chat is checked
+    /// (`recent`) before it is sent.
+    pub check_first: bool,
+    /// It waits behind every normal send (a "voltamos" after downtime must not delay
+    /// a live answer).
+    pub low_priority: bool,
 }
 
 /// A media file to send, owned.

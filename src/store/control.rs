@@ -1,4 +1,5 @@
-//! The control database: tenants, their settings and permissions, the audit log.
+//! The control database: tenants, their permissions, the audit log. (A tenant's
+//! settings live in its own database.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,7 +12,6 @@ use super::{StoreError, StoreResult};
 use crate::tenant::{SessionState, TenantId, TenantRecord};
 
 const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
-const SETTINGS: TableDefinition<(&str, &str), &str> = TableDefinition::new("settings");
 const PERMISSIONS: TableDefinition<(&str, &str), bool> = TableDefinition::new("permissions");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
@@ -50,7 +50,6 @@ impl ControlDb {
         let db = Database::create(path)?;
         let txn = db.begin_write()?;
         txn.open_table(TENANTS)?;
-        txn.open_table(SETTINGS)?;
         txn.open_table(PERMISSIONS)?;
         txn.open_table(AUDIT)?;
         txn.commit()?;
@@ -142,7 +141,7 @@ impl ControlDb {
         Ok(record)
     }
 
-    /// Removes a tenant with its settings and permissions, in one transaction.
+    /// Removes a tenant with its permissions, in one transaction.
     pub(super) fn remove_tenant(&self, id: &TenantId) -> StoreResult<()> {
         let txn = self.db.begin_write()?;
         {
@@ -151,41 +150,10 @@ impl ControlDb {
                 return Err(StoreError::TenantNotFound(id.clone()));
             }
             let mine = |(t, _): (&str, &str)| t == id.as_str();
-            txn.open_table(SETTINGS)?.retain(|k, _| !mine(k))?;
             txn.open_table(PERMISSIONS)?.retain(|k, _| !mine(k))?;
         }
         txn.commit()?;
         Ok(())
-    }
-
-    /// Sets one setting of a tenant (`grupos`, `horario`, `comando.menu`, ...).
-    pub fn set_setting(&self, id: &TenantId, key: &str, value: &str) -> StoreResult<()> {
-        self.write_tenant_row(id, |txn| {
-            txn.open_table(SETTINGS)?
-                .insert((id.as_str(), key), value)?;
-            Ok(())
-        })
-    }
-
-    /// Removes one setting of a tenant, back to its default.
-    pub fn clear_setting(&self, id: &TenantId, key: &str) -> StoreResult<()> {
-        self.write_tenant_row(id, |txn| {
-            txn.open_table(SETTINGS)?.remove((id.as_str(), key))?;
-            Ok(())
-        })
-    }
-
-    /// One setting of a tenant, if set.
-    pub fn setting(&self, id: &TenantId, key: &str) -> StoreResult<Option<String>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(SETTINGS)?;
-        let found = table.get((id.as_str(), key))?;
-        Ok(found.map(|v| v.value().to_owned()))
-    }
-
-    /// All settings of a tenant, by key.
-    pub fn settings(&self, id: &TenantId) -> StoreResult<BTreeMap<String, String>> {
-        self.tenant_rows(SETTINGS, id, str::to_owned)
     }
 
     /// Allows or denies a command, plugin or feature for a tenant.

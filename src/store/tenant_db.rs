@@ -1,9 +1,17 @@
-//! One tenant's database: history, logs, outbox, processed ids, contacts, plugin state.
+//! One tenant's database: history, logs, outbox, processed ids, the inbound journal,
+//! contacts, settings, plugin state.
 //!
 //! Every query here reads one file, the tenant's own: isolation between tenants holds
 //! by construction.
 
+mod pipeline;
+mod settings;
+
+pub use pipeline::{Arrival, Arrived, KvWrite, Sighting};
+
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -21,6 +29,9 @@ const OUTBOX_ORDER: TableDefinition<u64, &str> = TableDefinition::new("outbox_or
 const CONTACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("contacts");
 const LIDS: TableDefinition<&str, &str> = TableDefinition::new("lids");
 const PLUGIN_KV: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("plugin_kv");
+const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
+/// Inbound messages claimed and not yet fully handled (their replies not yet queued).
+const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
 
 /// A media attachment as history keeps it: a reference, never the bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +74,9 @@ pub struct HistoryEntry {
     /// Whether the sender deleted it for everyone.
     #[serde(default)]
     pub revoked: bool,
+    /// Whether `text` was cut to the stored length cap.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// One log record of a tenant.
@@ -131,11 +145,18 @@ pub struct Contact {
 pub struct TenantDb {
     db: Database,
     log_keep: u64,
+    /// The write stall of the fault hook, in milliseconds (0: none).
+    stall_ms: Arc<AtomicU64>,
 }
 
 impl TenantDb {
     /// Opens or creates the file and its tables; keeps at most `log_keep` log records.
-    pub(super) fn open(path: &Path, log_keep: u64) -> StoreResult<TenantDb> {
+    /// Every write transaction first waits `stall_ms` (a fault hook for tests).
+    pub(super) fn open(
+        path: &Path,
+        log_keep: u64,
+        stall_ms: Arc<AtomicU64>,
+    ) -> StoreResult<TenantDb> {
         let db = Database::create(path)?;
         let txn = db.begin_write()?;
         txn.open_table(PROCESSED)?;
@@ -148,13 +169,28 @@ impl TenantDb {
         txn.open_table(CONTACTS)?;
         txn.open_table(LIDS)?;
         txn.open_table(PLUGIN_KV)?;
+        txn.open_table(SETTINGS)?;
+        txn.open_table(INBOX)?;
         txn.commit()?;
-        Ok(TenantDb { db, log_keep })
+        Ok(TenantDb {
+            db,
+            log_keep,
+            stall_ms,
+        })
+    }
+
+    /// A write transaction, after the fault hook's stall if one is set.
+    fn begin_write(&self) -> StoreResult<redb::WriteTransaction> {
+        let stall = self.stall_ms.load(Ordering::Relaxed);
+        if stall > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(stall));
+        }
+        Ok(self.db.begin_write()?)
     }
 
     /// Claims an inbound message id: `true` for the first claim only, ever.
     pub fn claim(&self, msg_id: &str, now_ms: u64) -> StoreResult<bool> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(PROCESSED)?;
             if table.get(msg_id)?.is_some() {
@@ -175,7 +211,7 @@ impl TenantDb {
     /// Records a message; a second record of the same id replaces the first and keeps
     /// its place. Returns whether the id was new.
     pub fn record_message(&self, entry: &HistoryEntry) -> StoreResult<bool> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let is_new = {
             let mut history = txn.open_table(HISTORY)?;
             let existing = history.get(entry.id.as_str())?.map(|v| v.value().to_vec());
@@ -211,7 +247,7 @@ impl TenantDb {
         key: &str,
         change: impl FnOnce(&mut T),
     ) -> StoreResult<bool> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(table)?;
             let Some(bytes) = table.get(key)?.map(|v| v.value().to_vec()) else {
@@ -267,7 +303,7 @@ impl TenantDb {
 
     /// Appends log records, pruning the oldest beyond the tenant's bound.
     pub fn append_logs(&self, records: &[LogRecord]) -> StoreResult<()> {
-        let mut txn = self.db.begin_write()?;
+        let mut txn = self.begin_write()?;
         // NOTE: logs are a diagnostic aid; losing the last few on a power cut is fine,
         // and skipping the fsync keeps logging cheap. The next durable commit of this
         // database persists them.
@@ -302,7 +338,7 @@ impl TenantDb {
 
     /// Queues an outbound message; `false` (and no change) if its id is already queued.
     pub fn enqueue(&self, entry: &OutboxEntry) -> StoreResult<bool> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut outbox = txn.open_table(OUTBOX)?;
             if outbox.get(entry.id.as_str())?.is_some() {
@@ -357,7 +393,7 @@ impl TenantDb {
     /// contact known by the LID alone into the one known by phone.
     pub fn link_lid(&self, lid: &str, phone: &str, now_ms: u64) -> StoreResult<Contact> {
         let chat = format!("{phone}@c.us");
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let contact = {
             let mut lids = txn.open_table(LIDS)?;
             lids.insert(lid, chat.as_str())?;
@@ -390,7 +426,7 @@ impl TenantDb {
         name: Option<&str>,
         now_ms: u64,
     ) -> StoreResult<(Contact, bool)> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let result = {
             let canonical = txn
                 .open_table(LIDS)?
@@ -428,7 +464,7 @@ impl TenantDb {
 
     /// Stores a plugin's value.
     pub fn kv_set(&self, plugin: &str, key: &str, value: &[u8]) -> StoreResult<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(PLUGIN_KV)?.insert((plugin, key), value)?;
         txn.commit()?;
         Ok(())
@@ -436,7 +472,7 @@ impl TenantDb {
 
     /// Removes a plugin's value; `true` if there was one.
     pub fn kv_remove(&self, plugin: &str, key: &str) -> StoreResult<bool> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let removed = txn.open_table(PLUGIN_KV)?.remove((plugin, key))?.is_some();
         txn.commit()?;
         Ok(removed)
@@ -505,7 +541,8 @@ mod tests {
     #[test]
     fn logs_are_bounded_oldest_pruned() {
         let dir = tempfile::tempdir().unwrap();
-        let db = TenantDb::open(&dir.path().join("t.redb"), 5).unwrap();
+        let stall = Arc::default();
+        let db = TenantDb::open(&dir.path().join("t.redb"), 5, stall).unwrap();
         for n in 1..=4 {
             db.append_logs(&[record(n)]).unwrap();
         }
