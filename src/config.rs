@@ -135,6 +135,8 @@ pub struct PathsConfig {
     pub data: PathBuf,
     /// Backup archives, `backups/<tenant>/`.
     pub backups: PathBuf,
+    /// Client commands and plugins, `commands/*.toml`.
+    pub commands: PathBuf,
 }
 
 /// `[limits]`: pacing and caps.
@@ -353,6 +355,7 @@ impl Check<'_> {
             tokens: self.folder("[paths] tokens", &raw.tokens)?,
             data,
             backups: self.folder("[paths] backups", &raw.backups)?,
+            commands: self.folder("[paths] commands", &raw.commands)?,
         })
     }
 

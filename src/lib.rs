@@ -16,13 +16,18 @@
 //! - [`clock`]: wall-clock helpers (stored times are UTC milliseconds).
 //! - [`bridge`]: chromedriver and Chromium per session, the `__wab` page bridge.
 //! - [`sim`]: the WhatsApp simulator (`orbitbot simulator`), its page and fake engine.
+//! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
+//!   history, exactly-once replies.
+//! - [`replies`]: every pt-BR text written to a WhatsApp chat.
 
 pub mod bridge;
 pub mod chat;
+pub mod client;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod replies;
 pub mod run;
 pub mod session;
 pub mod sim;

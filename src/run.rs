@@ -1,19 +1,22 @@
 //! `orbitbot run`: the long-running service.
 //!
 //! Phases: take the data folder's lock, open the store, end browsers an earlier killed
-//! run left behind, start the admin session and resume the tenants' sessions (DESIGN.md
-//! §5 restart rules), serve the control socket, then wait for Ctrl-C or SIGTERM and shut
-//! down in order (stop accepting, stop every session and its browser, flush tenant
-//! logs, release the lock).
+//! run left behind, load the client commands, start the admin session and resume the
+//! tenants' sessions (DESIGN.md §5 restart rules) with their events routed to the
+//! client pipeline, serve the control socket, then wait for Ctrl-C or SIGTERM and shut
+//! down in order (stop accepting, stop every session and its browser, let the pipeline
+//! finish, flush tenant logs, release the lock).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::bridge::event::BridgeEvent;
+use crate::client::catalog::{Catalog, CatalogError};
+use crate::client::{Outlet, Pipeline};
 use crate::config::Config;
 use crate::control;
 use crate::session::{SessionError, SessionEvent, Sessions, process};
@@ -32,6 +35,9 @@ pub enum RunError {
     /// Sessions cannot run (the engine is missing, say).
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// A `commands/*.toml` file is wrong.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
     /// A folder could not be made or the socket could not be served.
     #[error("{what} {}: {source}", .path.display())]
     Io {
@@ -57,9 +63,13 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
         info!(leftovers, "ended browsers left by an earlier run");
     }
 
+    let catalog = load_catalog(&config.paths.commands)?;
     let (events, inbound) = mpsc::channel(1_024);
-    let sessions = Sessions::new(Arc::clone(&config), Arc::clone(&store), events)?;
-    let router = tokio::spawn(log_events(inbound));
+    let sessions = Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), events)?);
+    let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
+    let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog);
+    let (end_routing, routing) = watch::channel(false);
+    let router = tokio::spawn(route(inbound, pipeline, routing));
     sessions.start(&TenantId::admin());
     let resumed = sessions.resume()?;
 
@@ -76,8 +86,9 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
     let _ = stop.send(true);
     let _ = server.await;
     sessions.stop_all().await;
-    drop(sessions);
+    let _ = end_routing.send(true);
     let _ = router.await;
+    drop(sessions);
     let _ = std::fs::remove_file(&socket);
     sink.flush();
     drop(store);
@@ -86,21 +97,53 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Until the admin plane takes them, session events are logged.
-async fn log_events(mut events: mpsc::Receiver<SessionEvent>) {
-    while let Some(event) = events.recv().await {
-        match event {
-            SessionEvent::Qr { tenant, seq, .. } => info!(%tenant, seq, "QR code shown"),
-            SessionEvent::Online { tenant, .. } => info!(%tenant, "online"),
-            SessionEvent::Inbound {
-                tenant,
-                event: BridgeEvent::Message(m),
-            } => {
-                debug!(%tenant, id = %m.id, kind = %m.kind, from_me = m.from_me, "message")
+/// Hands session events to the client pipeline until the sessions are stopped, then
+/// lets the pipeline finish what it holds.
+async fn route(
+    mut events: mpsc::Receiver<SessionEvent>,
+    pipeline: Pipeline,
+    mut end: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => forward(&pipeline, event),
+                None => break,
+            },
+            _ = end.wait_for(|end| *end) => {
+                while let Ok(event) = events.try_recv() {
+                    forward(&pipeline, event);
+                }
+                break;
             }
-            other => debug!(event = ?other, "session event"),
         }
     }
+    pipeline.shutdown().await;
+}
+
+/// Until the admin plane takes them, the admin session's events are logged.
+fn forward(pipeline: &Pipeline, event: SessionEvent) {
+    match &event {
+        SessionEvent::Qr { tenant, seq, .. } => info!(%tenant, seq, "QR code shown"),
+        SessionEvent::Online { tenant, .. } => info!(%tenant, "online"),
+        SessionEvent::Inbound {
+            tenant,
+            event: BridgeEvent::Message(m),
+        } => debug!(%tenant, id = %m.id, kind = %m.kind, from_me = m.from_me, "message"),
+        other => debug!(event = ?other, "session event"),
+    }
+    pipeline.dispatch(event);
+}
+
+/// The client commands of `commands/*.toml`; without that folder, none (logged).
+fn load_catalog(dir: &Path) -> Result<Catalog, RunError> {
+    if !dir.is_dir() {
+        warn!(dir = %dir.display(), "no commands folder: clients get no commands");
+        return Ok(Catalog::empty());
+    }
+    let catalog = Catalog::load(dir)?;
+    info!(commands = catalog.commands().len(), "client commands loaded");
+    Ok(catalog)
 }
 
 fn make_dir(dir: &Path) -> Result<(), RunError> {

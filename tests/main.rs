@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod client_sim;
 mod common;
+mod pipeline;
 mod run;
 mod session;
 mod sim_api;

@@ -3,12 +3,12 @@
 //! Every event of bridge protocol v1 becomes a [`BridgeEvent`]; a shape this code does
 //! not know becomes [`BridgeEvent::BridgeError`] (and a warning), never a panic.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::warn;
 
 /// A message as the bridge reports it (DESIGN.md §4 `message` data).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundMessage {
     /// The key id (`id.id`), the same whichever form the sender used; dedupe on it.

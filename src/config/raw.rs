@@ -49,6 +49,7 @@ pub(super) struct Paths {
     pub(super) tokens: String,
     pub(super) data: String,
     pub(super) backups: String,
+    pub(super) commands: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +151,7 @@ impl Default for Paths {
             tokens: "tokens".to_owned(),
             data: "data".to_owned(),
             backups: "backups".to_owned(),
+            commands: "commands".to_owned(),
         }
     }
 }

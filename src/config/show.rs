@@ -42,6 +42,7 @@ pub(super) fn render(config: &Config) -> String {
     out.path("tokens", &c.paths.tokens);
     out.path("data", &c.paths.data);
     out.path("backups", &c.paths.backups);
+    out.path("commands", &c.paths.commands);
 
     render_limits(&mut out, config);
     render_optional(&mut out, config);

@@ -185,6 +185,20 @@ pub enum SessionEvent {
     },
 }
 
+impl SessionEvent {
+    /// Whose session it came from.
+    pub fn tenant(&self) -> &TenantId {
+        match self {
+            Self::State { tenant, .. }
+            | Self::Qr { tenant, .. }
+            | Self::PairCode { tenant, .. }
+            | Self::Online { tenant, .. }
+            | Self::Inbound { tenant, .. }
+            | Self::SendDone { tenant, .. } => tenant,
+        }
+    }
+}
+
 /// The outside's handle on a session task.
 #[derive(Debug)]
 pub struct SessionHandle {

@@ -1,0 +1,23 @@
+//! The client pipeline: what a client's WhatsApp answers by itself.
+//!
+//! - [`classify`]: every inbound event sorted before any logic; the default is ignore.
+//! - [`pipeline`]: one worker per tenant, fed by the tenant's session events.
+//! - [`permissions`]: what each tenant and each contact may use.
+//! - [`catalog`]: client commands and plugins from `commands/*.toml`.
+//! - [`template`], [`words`], [`hours`], [`settings`]: reply texts, command words,
+//!   business hours and the per-tenant settings of `!config`.
+
+pub mod catalog;
+pub mod classify;
+mod handle;
+pub mod hours;
+pub mod permissions;
+pub mod pipeline;
+mod plugins;
+pub mod settings;
+pub mod template;
+pub mod words;
+mod worker;
+
+pub use pipeline::{Outlet, Pipeline};
+pub use worker::TEXT_CAP;

@@ -1,0 +1,112 @@
+//! The built-in plugins a command may run (`plugin = "..."` in `commands/*.toml`), and
+//! the owner's own commands sent as a note-to-self from the linked phone.
+
+use super::catalog::Plugin;
+use super::classify::normal;
+use super::handle::{ATTENDANT_MS, Outcome, Scene, Target, enabled, kv, may_use, vars};
+use super::words::parse_command;
+use crate::bridge::event::InboundMessage;
+use crate::chat::PhoneNumber;
+use crate::replies;
+use crate::store::{KvWrite, StoreResult};
+
+/// Runs a plugin for a contact.
+pub(super) fn run(
+    s: &Scene<'_>,
+    t: &Target<'_>,
+    plugin: Plugin,
+    args: &str,
+    out: &mut Outcome,
+) -> StoreResult<()> {
+    match plugin {
+        Plugin::Ajuda => help(s, t, args, out),
+        Plugin::Atendente => attendant(s, t, out),
+        Plugin::Horario => {
+            let text = match &s.settings.hours {
+                Some(hours) => replies::hours(&hours.to_string(), s.open_now()),
+                None => replies::always_open().to_owned(),
+            };
+            out.reply(s, t.msg, t.to, text);
+            Ok(())
+        }
+    }
+}
+
+/// `!ajuda`: the commands this contact may use, from their declarations;
+/// `!ajuda <comando>`: one command's usage, help and aliases.
+fn help(s: &Scene<'_>, t: &Target<'_>, args: &str, out: &mut Outcome) -> StoreResult<()> {
+    let prefix = s.prefix();
+    let wanted = args.split_whitespace().next();
+    let text = match wanted {
+        Some(word) => {
+            let word = word.trim_start_matches(prefix);
+            match enabled(s, word).filter(|spec| may_use(s, spec, t.from)) {
+                Some(spec) => {
+                    let usage = format!("{prefix}{} {}", spec.name, spec.usage);
+                    replies::help_detail(usage.trim_end(), &spec.help, &spec.aliases, prefix)
+                }
+                None => replies::unknown_command(prefix, word, None),
+            }
+        }
+        None => {
+            let mut lines = vec![replies::help_header().to_owned()];
+            for spec in s.catalog.commands() {
+                if enabled(s, &spec.name).is_some() && may_use(s, spec, t.from) {
+                    lines.push(format!("{prefix}{} — {}", spec.name, spec.help));
+                }
+            }
+            lines.push(replies::help_footer(prefix));
+            lines.join("\n")
+        }
+    };
+    out.reply(s, t.msg, t.to, text);
+    Ok(())
+}
+
+/// `!atendente`: the bot goes quiet with this contact and the owner is told.
+fn attendant(s: &Scene<'_>, t: &Target<'_>, out: &mut Outcome) -> StoreResult<()> {
+    out.set_time(kv::ATTENDANT, t.from, s.now_ms + ATTENDANT_MS);
+    out.reply(s, t.msg, t.to, replies::attendant_called().to_owned());
+    let Some(owner) = s.me.chat.as_deref() else {
+        tracing::warn!("own number unknown: the owner was not told about !atendente");
+        return Ok(());
+    };
+    let vars = vars(s, t, "")?;
+    let number = if vars.numero.is_empty() { t.from.to_owned() } else { vars.numero };
+    let note = replies::attendant_wanted(s.prefix(), &vars.nome, t.from, &number);
+    out.reply(s, t.msg, owner, note);
+    Ok(())
+}
+
+/// The owner's note-to-self: `!pausar`, `!retomar [numero]`; any other note is ignored.
+pub(super) fn owner_note(s: &Scene<'_>, msg: &InboundMessage, out: &mut Outcome) -> StoreResult<()> {
+    let prefix = s.prefix();
+    let Some(parsed) = parse_command(msg.text.as_deref().unwrap_or_default(), prefix) else {
+        return Ok(());
+    };
+    let Some(to) = normal(&msg.chat_id) else {
+        return Ok(());
+    };
+    let text = match (parsed.name.as_str(), parsed.args.first()) {
+        ("pausar", _) => {
+            out.set_time(kv::OWNER, kv::PAUSED, s.now_ms);
+            replies::paused(prefix)
+        }
+        ("retomar", None) => {
+            let key = (kv::OWNER.to_owned(), kv::PAUSED.to_owned());
+            out.kv.push(KvWrite::Remove(key.0, key.1));
+            replies::resumed().to_owned()
+        }
+        ("retomar", Some(number)) => match PhoneNumber::parse(number) {
+            Ok(phone) => {
+                let contact = phone.chat_id().to_string();
+                out.kv.push(KvWrite::Remove(kv::ATTENDANT.to_owned(), contact));
+                replies::resumed_contact(phone.as_str())
+            }
+            Err(_) => replies::resume_usage(prefix),
+        },
+        _ => return Ok(()),
+    };
+    out.reply(s, msg, &to, text);
+    Ok(())
+}

@@ -1,0 +1,511 @@
+//! One tenant's pipeline worker: takes the tenant's session events in batches and, per
+//! batch, records and claims the messages in one transaction, decides the replies,
+//! queues them in the outbox in one transaction, and hands them to the session.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use super::classify::{Class, Me, classify, normal, sender_phone};
+use super::handle::{self, Facts, Job, JobKind, Outcome, Scene};
+use super::permissions::PermissionSet;
+use super::pipeline::Shared;
+use super::settings::TenantSettings;
+use crate::bridge::event::{BridgeEvent, InboundMessage};
+use crate::session::split::{MAX_MESSAGE_CHARS, part_id, split_message};
+use crate::session::{Command, SendOpts, SessionEvent};
+use crate::store::{
+    Arrival, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError,
+    StoreResult, TenantDb,
+};
+use crate::tenant::TenantId;
+
+/// Events handled together at most (one transaction each way).
+const MAX_BATCH: usize = 256;
+/// Inbound text kept, in characters; longer texts are cut and flagged `truncated`.
+pub const TEXT_CAP: usize = 16_000;
+/// Tries of one store write before the batch is given up (and logged).
+const WRITE_TRIES: u32 = 4;
+
+/// The worker of one tenant.
+pub(super) struct Worker {
+    tenant: TenantId,
+    shared: Arc<Shared>,
+    me: Me,
+    /// Outbox ids given to the session and not yet reported done.
+    handed: HashSet<String>,
+    /// Whether the journal left by an earlier run was handled.
+    recovered: bool,
+}
+
+impl Worker {
+    pub(super) fn new(tenant: TenantId, shared: Arc<Shared>) -> Worker {
+        Worker {
+            tenant,
+            shared,
+            me: Me::default(),
+            handed: HashSet::new(),
+            recovered: false,
+        }
+    }
+
+    /// Handles events until the pipeline lets go of this worker.
+    pub(super) async fn run(mut self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
+        while let Some(first) = events.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match events.try_recv() {
+                    Ok(event) => batch.push(event),
+                    Err(_) => break,
+                }
+            }
+            self.handle(batch).await;
+        }
+    }
+
+    async fn handle(&mut self, batch: Vec<SessionEvent>) {
+        let db = match self.shared.store.tenant(&self.tenant) {
+            Ok(db) => db,
+            Err(e) => {
+                warn!(error = %e, events = batch.len(), "tenant database gone; events dropped");
+                return;
+            }
+        };
+        if self.me == Me::default() {
+            self.me = self.known_me();
+        }
+        let mut messages = Vec::new();
+        let mut online = false;
+        for event in batch {
+            match event {
+                SessionEvent::Online { me, lid, .. } => {
+                    self.me = Me {
+                        chat: me.as_deref().and_then(normal).or(self.me.chat.take()),
+                        lid: lid.as_deref().and_then(normal).or(self.me.lid.take()),
+                    };
+                    online = true;
+                }
+                SessionEvent::Inbound {
+                    event: BridgeEvent::Message(m),
+                    ..
+                } => messages.push(*m),
+                SessionEvent::Inbound { event, .. } => self.update(&db, event).await,
+                SessionEvent::SendDone { id, result, .. } => self.sent(&db, &id, result).await,
+                SessionEvent::State { .. } | SessionEvent::Qr { .. } => {}
+                SessionEvent::PairCode { .. } => {}
+            }
+        }
+        if !self.recovered {
+            self.recovered = true;
+            self.recover(&db).await;
+        }
+        if !messages.is_empty() {
+            self.take(&db, messages).await;
+        }
+        if online {
+            self.reconcile(&db).await;
+        }
+    }
+
+    /// The account's number as stored, before the session says it again.
+    fn known_me(&self) -> Me {
+        let record = self.shared.store.control().tenant(&self.tenant);
+        let phone = record.ok().flatten().and_then(|r| r.phone);
+        Me {
+            chat: phone.map(|p| format!("{p}@c.us")),
+            lid: None,
+        }
+    }
+
+    /// Records, claims and answers a batch of messages.
+    async fn take(&mut self, db: &Arc<TenantDb>, messages: Vec<InboundMessage>) {
+        let mut arrivals = Vec::new();
+        let mut own = Vec::new();
+        let mut jobs = Vec::new();
+        for mut msg in messages {
+            let truncated = cap_text(&mut msg);
+            let class = classify(&msg, &self.me);
+            let Some((arrival, job, has_sender)) = self.arrival(&msg, &class, truncated) else {
+                match class {
+                    Class::Own { chat } => own.push(entry(&msg, &chat, truncated)),
+                    Class::Ignore(why) => debug!(id = %msg.id, kind = %msg.kind, why, "ignored"),
+                    _ => {}
+                }
+                continue;
+            };
+            arrivals.push(arrival);
+            jobs.push((job, has_sender));
+        }
+        let now = crate::clock::now_ms();
+        let arrived = match write(db, move |db| db.receive(arrivals.clone(), now)).await {
+            Ok(arrived) => arrived,
+            Err(e) => {
+                error!(error = %e, "messages could not be recorded; they stay unanswered");
+                return;
+            }
+        };
+        let mut todo = Vec::new();
+        for (arrived, (job, has_sender)) in arrived.into_iter().zip(jobs) {
+            if !arrived.fresh {
+                debug!(id = %arrived.id, "duplicate ignored");
+                continue;
+            }
+            let facts = Facts {
+                from: has_sender.then_some(arrived.from),
+                new_contact: arrived.new_contact,
+            };
+            if let Some(seq) = arrived.job {
+                todo.push((seq, job, facts));
+            }
+        }
+        for entry in own {
+            if let Err(e) = write(db, move |db| db.record_outgoing(entry.clone())).await {
+                warn!(error = %e, "own message not recorded");
+            }
+        }
+        self.answer(db, todo).await;
+    }
+
+    /// The history row and job of a message the pipeline keeps (not echoes, not
+    /// ignored), and whether it names its sender.
+    fn arrival(
+        &self,
+        msg: &InboundMessage,
+        class: &Class,
+        cut: bool,
+    ) -> Option<(Arrival, Job, bool)> {
+        let (chat, sender, kind) = match class {
+            Class::Direct { chat } => (chat.clone(), Some(chat.clone()), JobKind::Direct),
+            Class::Group {
+                chat,
+                author,
+                mentioned,
+            } => {
+                let kind = JobKind::Group {
+                    mentioned: *mentioned,
+                };
+                (chat.clone(), author.clone(), kind)
+            }
+            Class::OwnerNote => (normal(&msg.chat_id)?, None, JobKind::Owner),
+            Class::Own { .. } | Class::Ignore(_) => return None,
+        };
+        let mut entry = entry(msg, &chat, cut);
+        entry.from = sender.clone().unwrap_or_else(|| chat.clone());
+        let has_sender = sender.is_some();
+        let sighting = sender.map(|address| Sighting {
+            phone: sender_phone(msg).filter(|_| address.ends_with("@lid")),
+            address,
+            name: msg.push_name.clone(),
+        });
+        let job = Job {
+            msg: msg.clone(),
+            kind,
+        };
+        let bytes = serde_json::to_vec(&job).ok();
+        let arrival = Arrival {
+            entry,
+            sender: sighting,
+            job: bytes,
+        };
+        Some((arrival, job, has_sender))
+    }
+
+    /// Handles journaled messages left by a run that stopped before answering them.
+    async fn recover(&mut self, db: &Arc<TenantDb>) {
+        let pending = match read(db, |db| db.pending_jobs()).await {
+            Ok(pending) => pending,
+            Err(e) => return warn!(error = %e, "journal unreadable"),
+        };
+        if pending.is_empty() {
+            return;
+        }
+        info!(jobs = pending.len(), "answering messages journaled before a restart");
+        let mut todo = Vec::new();
+        for (seq, bytes) in pending {
+            let Ok(job) = serde_json::from_slice::<Job>(&bytes) else {
+                warn!(seq, "journal entry unreadable; dropped");
+                let _ = write(db, move |db| db.complete(&[seq], &[], &[])).await;
+                continue;
+            };
+            let from = match job.kind {
+                JobKind::Owner => None,
+                JobKind::Direct => normal(&job.msg.chat_id),
+                JobKind::Group { .. } => job.msg.author.as_deref().and_then(normal),
+            };
+            let from = match from {
+                Some(address) => Some(db.canonical_chat(&address).unwrap_or(address)),
+                None => None,
+            };
+            let facts = Facts {
+                from,
+                new_contact: false,
+            };
+            todo.push((seq, job, facts));
+        }
+        self.answer(db, todo).await;
+    }
+
+    /// Decides the replies of claimed messages, queues them with the journal cleared
+    /// in one transaction, and hands them to the session.
+    async fn answer(&mut self, db: &Arc<TenantDb>, todo: Vec<(u64, Job, Facts)>) {
+        if todo.is_empty() {
+            return;
+        }
+        let outcome = match self.decide_all(db, &todo) {
+            Ok(outcome) => outcome,
+            Err(e) => return error!(error = %e, "replies could not be decided"),
+        };
+        let now = crate::clock::now_ms();
+        let seqs: Vec<u64> = todo.iter().map(|(seq, ..)| *seq).collect();
+        let entries: Vec<OutboxEntry> = outcome.replies.iter().map(|r| outbox(r, now)).collect();
+        let (queued, kv) = (entries.clone(), outcome.kv);
+        let done = write(db, move |db| db.complete(&seqs, &queued, &kv)).await;
+        if let Err(e) = done {
+            return error!(error = %e, "replies could not be queued; retried at next start");
+        }
+        for (reply, entry) in outcome.replies.iter().zip(entries) {
+            let opts = SendOpts {
+                check_first: false,
+                low_priority: reply.low_priority,
+            };
+            self.hand(entry, opts);
+        }
+    }
+
+    fn decide_all(&self, db: &TenantDb, todo: &[(u64, Job, Facts)]) -> StoreResult<Outcome> {
+        let shared = &self.shared;
+        let catalog = shared.catalog();
+        let settings = TenantSettings::from_map(&db.settings()?);
+        let perms = PermissionSet::load(shared.store.control(), &self.tenant)?;
+        let now_ms = crate::clock::now_ms();
+        let live: HashSet<String> = todo
+            .iter()
+            .filter(|(_, job, _)| !handle::is_stale(&shared.config, &job.msg, now_ms))
+            .filter_map(|(_, _, facts)| facts.from.clone())
+            .collect();
+        let scene = Scene {
+            tenant: &self.tenant,
+            config: &shared.config,
+            catalog: &catalog,
+            settings: &settings,
+            perms: &perms,
+            db,
+            me: &self.me,
+            now_ms,
+            now: jiff::Timestamp::now().to_zoned(shared.config.admin.timezone.clone()),
+            live: &live,
+        };
+        let mut outcome = Outcome::default();
+        for (_, job, facts) in todo {
+            handle::decide(&scene, job, facts, &mut outcome)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Gives a queued reply to the session; one that does not run gets it at the
+    /// next `online` (reconcile).
+    fn hand(&mut self, entry: OutboxEntry, opts: SendOpts) {
+        let command = Command::SendText {
+            to: entry.to,
+            text: entry.text,
+            id: entry.id.clone(),
+            opts,
+        };
+        if self.shared.outlet.send(&self.tenant, command) {
+            self.handed.insert(entry.id);
+        }
+    }
+
+    /// Sends again what the outbox holds and no session has: replies queued before a
+    /// crash or while the session was down. They may have gone out already, so the
+    /// session checks the chat first.
+    async fn reconcile(&mut self, db: &Arc<TenantDb>) {
+        let pending = match read(db, |db| db.pending_outbox()).await {
+            Ok(pending) => pending,
+            Err(e) => return warn!(error = %e, "outbox unreadable"),
+        };
+        let missing: Vec<OutboxEntry> = pending
+            .into_iter()
+            .filter(|e| !self.handed.contains(&e.id))
+            .collect();
+        if !missing.is_empty() {
+            info!(replies = missing.len(), "reconciling replies queued before");
+        }
+        for entry in missing {
+            let opts = SendOpts {
+                check_first: true,
+                low_priority: false,
+            };
+            self.hand(entry, opts);
+        }
+    }
+
+    /// A send finished: the outbox entry is sent once its last part went, or failed.
+    async fn sent(&mut self, db: &Arc<TenantDb>, id: &str, result: Result<(), String>) {
+        let base = id.rsplit_once('-').map_or(id, |(base, _)| base).to_owned();
+        let Ok(Some(entry)) = read(db, {
+            let base = base.clone();
+            move |db| db.outbox_entry(&base)
+        })
+        .await
+        else {
+            return;
+        };
+        let parts = split_message(&entry.text, MAX_MESSAGE_CHARS).len();
+        let state = match result {
+            Ok(()) if id == part_id(&base, parts.saturating_sub(1)) => OutboxState::Sent,
+            Ok(()) => return,
+            Err(why) => {
+                error!(id, error = %why, "reply not sent");
+                OutboxState::Failed(why)
+            }
+        };
+        self.handed.remove(&base);
+        let saved = write(db, move |db| {
+            db.update_outbox(&base, |e| {
+                e.attempts += 1;
+                e.state = state;
+            })
+        })
+        .await;
+        if let Err(e) = saved {
+            warn!(error = %e, "outbox state not saved");
+        }
+    }
+
+    /// Acks, edits and revokes update history; an edit never runs anything (F20).
+    async fn update(&mut self, db: &Arc<TenantDb>, event: BridgeEvent) {
+        let saved = match event {
+            BridgeEvent::Ack { ack, ids, .. } => {
+                let ids: Vec<String> = ids.into_iter().flatten().collect();
+                write(db, move |db| {
+                    for id in &ids {
+                        db.update_message(id, |e| e.ack = e.ack.max(ack))?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            BridgeEvent::Edit { id: Some(id), text, .. } => {
+                let (text, cut) = capped(text.unwrap_or_default());
+                write(db, move |db| {
+                    db.update_message(&id, |e| {
+                        e.text = Some(text);
+                        e.truncated = cut;
+                        e.edited = true;
+                    })
+                    .map(drop)
+                })
+                .await
+            }
+            BridgeEvent::Revoke { id: Some(id), .. } => {
+                write(db, move |db| db.update_message(&id, |e| e.revoked = true).map(drop)).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = saved {
+            warn!(error = %e, "history update not saved");
+        }
+    }
+}
+
+/// A history row for a message.
+fn entry(msg: &InboundMessage, chat: &str, truncated: bool) -> HistoryEntry {
+    let media = msg.has_media.then(|| MediaRef {
+        mimetype: msg.mimetype.clone().unwrap_or_default(),
+        filename: msg.filename.clone(),
+        size: msg.size,
+        stored_at: None,
+    });
+    HistoryEntry {
+        id: msg.id.clone(),
+        chat: chat.to_owned(),
+        from: msg.from.as_deref().and_then(normal).unwrap_or_default(),
+        from_me: msg.from_me,
+        kind: msg.kind.clone(),
+        text: msg.text.clone(),
+        media,
+        t_ms: msg.t.map_or_else(crate::clock::now_ms, |t| t.saturating_mul(1_000)),
+        ack: 0,
+        edited: false,
+        revoked: false,
+        truncated,
+    }
+}
+
+fn outbox(reply: &handle::Reply, now_ms: u64) -> OutboxEntry {
+    OutboxEntry {
+        id: reply.id.clone(),
+        to: reply.to.clone(),
+        text: reply.text.clone(),
+        media: None,
+        created_ms: now_ms,
+        state: OutboxState::Pending,
+        attempts: 0,
+    }
+}
+
+/// Cuts a message's text to [`TEXT_CAP`]; `true` if it was cut.
+fn cap_text(msg: &mut InboundMessage) -> bool {
+    let Some(text) = msg.text.take() else {
+        return false;
+    };
+    let (text, cut) = capped(text);
+    msg.text = Some(text);
+    cut
+}
+
+fn capped(text: String) -> (String, bool) {
+    match text.char_indices().nth(TEXT_CAP) {
+        Some((at, _)) => (text[..at].to_owned(), true),
+        None => (text, false),
+    }
+}
+
+/// Runs a store write off the async runtime, retrying a few times with backoff.
+async fn write<T, F>(db: &Arc<TenantDb>, op: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: Fn(&TenantDb) -> StoreResult<T> + Send + Sync + 'static,
+{
+    let op = Arc::new(op);
+    let mut delay = Duration::from_millis(100);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (db, op) = (Arc::clone(db), Arc::clone(&op));
+        let result = tokio::task::spawn_blocking(move || op(&db)).await;
+        let result = result.unwrap_or_else(|e| Err(StoreError::Corrupt {
+            table: "task",
+            reason: e.to_string(),
+        }));
+        match result {
+            Err(e) if tries < WRITE_TRIES => {
+                warn!(error = %e, tries, "store write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Runs a store read off the async runtime.
+async fn read<T, F>(db: &Arc<TenantDb>, op: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&TenantDb) -> StoreResult<T> + Send + 'static,
+{
+    let db = Arc::clone(db);
+    tokio::task::spawn_blocking(move || op(&db))
+        .await
+        .unwrap_or_else(|e| {
+            Err(StoreError::Corrupt {
+                table: "task",
+                reason: e.to_string(),
+            })
+        })
+}

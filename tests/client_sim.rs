@@ -1,0 +1,385 @@
+//! The client pipeline on real Chromium against the simulator: the field cases that
+//! are about WhatsApp itself (echoes, statuses and channels, LIDs, duplicates, edits,
+//! a backlog after downtime, bursts and rate limits), and a kill -9 of `orbitbot run`
+//! in the middle of a burst.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orbitbot::client::catalog::Catalog;
+use orbitbot::client::{Outlet, Pipeline};
+use orbitbot::config::Config;
+use orbitbot::session::{SessionEvent, Sessions};
+use orbitbot::store::Store;
+use orbitbot::tenant::{SessionState, TenantId};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::common::Running;
+use crate::pipeline::COMMANDS;
+use crate::session::Env;
+use crate::support::{Net, browser_slot, browser_slots, eventually};
+
+const CLIENT: &str = "5511999990010";
+const MENU: &str = "Menu: 1) Horários 2) Preços";
+
+/// Sessions and the client pipeline in this process, as `run` wires them.
+struct Client {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    sessions: Arc<Sessions>,
+    tee: mpsc::UnboundedReceiver<SessionEvent>,
+    router: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    async fn new(net: &Net, limits: &str) -> Client {
+        let dir = tempfile::tempdir().unwrap();
+        write_commands(dir.path());
+        let text = format!(
+            "[admin]\noperators = [\"5511999990000\"]\n\
+             [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\n\
+             [limits]\ntyping_ms_per_char = 0\n{limits}",
+            net.url("/")
+        );
+        std::fs::write(dir.path().join("admin.toml"), text).unwrap();
+        let config = Arc::new(Config::load(&dir.path().join("admin.toml")).unwrap());
+        let store = Arc::new(Store::open(&config.paths.data).unwrap());
+        let (tx, mut events) = mpsc::channel(1_024);
+        let sessions = Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap());
+        let catalog = Catalog::load(&config.paths.commands).unwrap();
+        let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
+        let pipeline = Pipeline::new(config, Arc::clone(&store), outlet, catalog);
+        let (tee_tx, tee) = mpsc::unbounded_channel();
+        let router = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let _ = tee_tx.send(event.clone());
+                pipeline.dispatch(event);
+            }
+        });
+        Client {
+            _dir: dir,
+            store,
+            sessions,
+            tee,
+            router,
+        }
+    }
+
+    /// Creates `loja`, links it to `CLIENT` and waits until it is online.
+    async fn linked(net: &Net, limits: &str) -> (Client, TenantId) {
+        net.phone(CLIENT, "Loja").await;
+        let mut client = Client::new(net, limits).await;
+        let loja = TenantId::parse("loja").unwrap();
+        client.store.create_tenant(&loja, 1).unwrap();
+        client.sessions.start(&loja);
+        let code = client
+            .wait(|e| match e {
+                SessionEvent::Qr { code, .. } => Some(code.clone()),
+                _ => None,
+            })
+            .await;
+        net.ok("/sim/scan", json!({"phone": CLIENT, "code": code}))
+            .await;
+        client.online().await;
+        (client, loja)
+    }
+
+    async fn online(&mut self) {
+        self.wait(|e| matches!(e, SessionEvent::Online { .. }).then_some(()))
+            .await;
+    }
+
+    async fn wait<T>(&mut self, mut pick: impl FnMut(&SessionEvent) -> Option<T>) -> T {
+        loop {
+            let got = tokio::time::timeout(Duration::from_secs(60), self.tee.recv()).await;
+            let event = got.expect("session event in time").expect("sessions run");
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    }
+
+    async fn stop(self) {
+        self.sessions.stop_all().await;
+        self.router.abort();
+    }
+}
+
+fn write_commands(dir: &Path) {
+    std::fs::create_dir_all(dir.join("commands")).unwrap();
+    std::fs::write(dir.join("commands/casos.toml"), COMMANDS).unwrap();
+}
+
+/// Registers `n` customer phones `5511977700000`, `5511977700001`, ...
+async fn customers(net: &Net, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let phone = format!("55119777{i:05}");
+        net.phone(&phone, &format!("Cliente {i}")).await;
+        out.push(phone);
+    }
+    out
+}
+
+/// What the account sent to a phone (its inbox, from the account).
+async fn replies_to(net: &Net, phone: &str) -> Vec<Value> {
+    let inbox = net.inbox(phone).await;
+    inbox.into_iter().filter(|m| m["from"] == CLIENT).collect()
+}
+
+fn texts(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn post(net: &Net, from: &str, body: &str, extra: Value) -> String {
+    let mut msg = json!({"from": from, "to": CLIENT, "body": body});
+    if let (Some(m), Some(e)) = (msg.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    let answer = net.ok("/sim/messages", msg).await;
+    answer["id"].as_str().unwrap().to_owned()
+}
+
+/// A status, a channel post and a ciphertext stub, as raw engine events.
+async fn post_raw_noise(net: &Net, customer: &str) {
+    let noise = [
+        ("status@broadcast", "ST-1", "image", "!menu"),
+        ("120363000000000002@newsletter", "NL-1", "chat", "!menu"),
+        ("120363000000000002@newsletter", "NL-2", "unknown", ""),
+        (&*format!("{customer}@c.us"), "CT-1", "ciphertext", ""),
+    ];
+    for (remote, id, kind, body) in noise {
+        let payload = json!({
+            "id": {"id": id, "fromMe": false, "remote": remote,
+                   "_serialized": format!("false_{remote}_{id}")},
+            "from": remote, "author": format!("{customer}@c.us"),
+            "to": format!("{CLIENT}@c.us"), "type": kind, "body": body,
+            "t": jiff::Timestamp::now().as_second(), "isNewMsg": true});
+        let raw = json!({"to": CLIENT, "event": "chat.new_message", "payload": payload});
+        net.ok("/sim/raw", raw).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_reply_per_message_on_a_real_page() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let (client, loja) = Client::linked(&net, "min_gap_ms = 50\n").await;
+    let ana = customers(&net, 1).await.remove(0);
+
+    // F02, F03: statuses, channels and stubs reach the page and are dropped.
+    post_raw_noise(&net, &ana).await;
+    // F01: a message typed on the client's phone comes back as an echo; a note-to-self.
+    post(&net, CLIENT, "já te respondo", json!({"to": ana})).await;
+    post(&net, CLIENT, "!menu", json!({"to": CLIENT})).await;
+    // F06: the same message by LID and by phone; F07: the same event twice.
+    post(&net, &ana, "!saldo", json!({"id": "3EB0LID1", "as_lid": true})).await;
+    post(&net, &ana, "!saldo", json!({"id": "3EB0LID1"})).await;
+    post(&net, &ana, "!status", json!({"id": "D-1"})).await;
+    post(&net, &ana, "!status", json!({"id": "D-1"})).await;
+    // F20: a typo, then its edit: the edit runs nothing.
+    let typo = post(&net, &ana, "!mneu", json!({})).await;
+    net.ok("/sim/edits", json!({"from": ana, "to": CLIENT, "id": typo, "body": "!menu"}))
+        .await;
+    post(&net, &ana, "!menu", json!({"id": "LAST"})).await;
+
+    let got = eventually("four replies to Ana", 30, || async {
+        let replies = replies_to(&net, &ana).await;
+        (replies.len() >= 4).then_some(replies)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all = texts(&replies_to(&net, &ana).await);
+    assert_eq!(all.len(), 4, "exactly one reply per message: {all:#?} (first {got:?})");
+    assert_eq!(all[0], "Seu saldo, Cliente 0: R$ 10,00");
+    assert_eq!(all[1], "Pedido a caminho");
+    assert!(all[2].contains("comando desconhecido"));
+    assert_eq!(all[3], MENU);
+    assert!(replies_to(&net, CLIENT).await.is_empty(), "the owner got nothing");
+
+    let db = client.store.tenant(&loja).unwrap();
+    let edited = db.message(&typo).unwrap().unwrap();
+    assert_eq!((edited.text.as_deref(), edited.edited), (Some("!menu"), true));
+    let contact = db.contact(&format!("{ana}@c.us")).unwrap().unwrap();
+    assert!(contact.lid.is_some(), "LID learnt from senderPn: {contact:?}");
+    for id in ["ST-1", "NL-1", "NL-2"] {
+        assert!(db.message(id).unwrap().is_none(), "{id}");
+    }
+    let sent = db.history(None, 100).unwrap();
+    let ours = sent.iter().filter(|e| e.from_me).count();
+    assert_eq!(ours, 4 + 2, "our 4 replies and the 2 typed on the phone, once each");
+    client.stop().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f08_backlog_after_downtime_gets_one_voltamos_and_live_goes_first() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let (mut client, loja) = Client::linked(&net, "min_gap_ms = 1500\n").await;
+    let people = customers(&net, 4).await;
+    client.sessions.stop(&loja).await;
+
+    // While the browser is down: 8 old messages from 3 contacts, 2-3 hours old.
+    for n in 0..8_i64 {
+        let t = jiff::Timestamp::now().as_second() - 3 * 3600 + n * 600;
+        post(&net, &people[(n % 3) as usize], "!menu", json!({"t": t})).await;
+    }
+    client.sessions.start(&loja);
+    client.online().await;
+    post(&net, &people[3], "!menu", json!({})).await;
+
+    let live = eventually("the live answer", 30, || async {
+        replies_to(&net, &people[3]).await.pop()
+    })
+    .await;
+    eventually("three voltamos", 30, || async {
+        let mut n = 0;
+        for p in &people[..3] {
+            n += replies_to(&net, p).await.len();
+        }
+        (n >= 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut last_back = 0;
+    for p in &people[..3] {
+        let got = replies_to(&net, p).await;
+        assert_eq!(texts(&got).len(), 1, "{p}: {got:#?}");
+        assert!(texts(&got)[0].starts_with("Voltamos!"));
+        last_back = last_back.max(got[0]["received_ms"].as_u64().unwrap());
+    }
+    assert_eq!(live["body"], MENU);
+    assert!(
+        live["received_ms"].as_u64().unwrap() < last_back,
+        "the live answer did not wait behind the backlog"
+    );
+    let db = client.store.tenant(&loja).unwrap();
+    let inbound = db.history(None, 100).unwrap().iter().filter(|e| !e.from_me).count();
+    assert_eq!(inbound, 9, "all recorded");
+    client.stop().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f09_a_burst_is_paced_and_a_rate_limited_send_is_retried() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let (client, loja) = Client::linked(&net, "min_gap_ms = 150\n").await;
+    let people = customers(&net, 20).await;
+    let group = net
+        .ok("/sim/groups", json!({"members": [CLIENT, people[0], people[1]]}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let control = client.store.control();
+    orbitbot::client::permissions::grant(
+        control,
+        &loja,
+        "grupos",
+        None,
+        orbitbot::store::Permission::Allow,
+    )
+    .unwrap();
+    net.ok("/sim/faults", json!({"account": CLIENT, "send_error": "rate-overlimit", "after_n": 4}))
+        .await;
+    for p in &people {
+        post(&net, p, "!menu", json!({})).await;
+    }
+    for _ in 0..5 {
+        let body = json!({"from": people[0], "group": group, "body": "!menu"});
+        net.ok("/sim/messages", body).await;
+    }
+
+    let everything = eventually("25 replies", 60, || async {
+        let mut all = Vec::new();
+        for p in &people {
+            all.extend(replies_to(&net, p).await);
+        }
+        let to_group = all.iter().filter(|m| m["group"] == group).count();
+        let direct = all.len() - to_group;
+        (direct >= 20 && to_group >= 5).then_some(all)
+    })
+    .await;
+    let direct: Vec<&Value> = everything.iter().filter(|m| m["group"].is_null()).collect();
+    let mut per_phone: HashMap<String, usize> = HashMap::new();
+    for m in &direct {
+        *per_phone.entry(m["to"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    assert!(per_phone.values().all(|n| *n == 1), "one reply each: {per_phone:?}");
+    let mut times: Vec<u64> = direct
+        .iter()
+        .map(|m| m["received_ms"].as_u64().unwrap())
+        .collect();
+    times.sort_unstable();
+    let tightest = times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
+    assert!(tightest >= 140, "no two sends closer than the gap: {tightest} ms");
+    assert_eq!(client.sessions.state(&loja), Some(SessionState::Online), "not torn down");
+    client.stop().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_the_middle_of_a_burst_loses_and_repeats_nothing() {
+    let _slots = browser_slots(2).await;
+    let net = Net::start().await;
+    net.phone(CLIENT, "Loja").await;
+    let mut env = Env::new(&net, "min_gap_ms = 700\n").await;
+    let loja = env.tenant("loja");
+    env.link(&net, &loja, CLIENT).await;
+    env.sessions.stop_all().await;
+    env.store
+        .control()
+        .set_state(&loja, SessionState::Online, 1)
+        .unwrap();
+    write_commands(env.dir.path());
+    let config = env.config.file.clone();
+    drop(env.sessions);
+    drop(env.store);
+    let people = customers(&net, 12).await;
+
+    let first = tokio::task::block_in_place(|| Running::start(&config));
+    eventually("loja online under run", 60, || async {
+        (net.account(CLIENT).await["connected"] == true).then_some(())
+    })
+    .await;
+    for p in &people {
+        post(&net, p, "!menu", json!({})).await;
+    }
+    eventually("a few replies out", 60, || async {
+        let mut n = 0;
+        for p in &people {
+            n += replies_to(&net, p).await.len();
+        }
+        (n >= 3).then_some(())
+    })
+    .await;
+    tokio::task::block_in_place(|| first.kill_9());
+
+    let second = tokio::task::block_in_place(|| Running::start(&config));
+    let counts = eventually("every customer answered", 90, || async {
+        let mut counts = Vec::new();
+        for p in &people {
+            counts.push(replies_to(&net, p).await.len());
+        }
+        counts.iter().all(|n| *n >= 1).then_some(counts)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut after = Vec::new();
+    for p in &people {
+        after.push(texts(&replies_to(&net, p).await));
+    }
+    assert!(after.iter().all(|t| t == &[MENU]), "exactly one each: {after:#?} {counts:?}");
+    let (status, log) = tokio::task::block_in_place(|| second.stop());
+    assert!(status.success(), "{log}");
+    drop(env.dir);
+    net.shutdown().await;
+}
