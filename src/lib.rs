@@ -8,6 +8,7 @@
 //! - [`tenant`]: [`tenant::TenantId`], the only way a tenant name reaches a path, and
 //!   tenant records with their session states.
 //! - [`chat`]: WhatsApp addresses, [`chat::PhoneNumber`] and [`chat::ChatId`].
+//! - [`client`]: what a tenant's WhatsApp answers: commands, templates, hours, settings.
 //! - [`store`]: redb, one control database and one database per tenant; the data
 //!   folder's lock; tenant log records.
 //! - [`control`]: the control socket through which shell subcommands reach `run`.
@@ -20,6 +21,7 @@
 pub mod bridge;
 pub mod chat;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;
