@@ -3,7 +3,9 @@
 //! - [`words`]: command words (normalizing, accent folding, `!name args`, suggestions).
 //! - [`template`]: reply texts with `{nome}`-style variables.
 //! - [`hours`]: business hours (`seg-sex 08:00-18:00`) and whether a moment is inside.
+//! - [`settings`]: the per-tenant settings of `!config` (DESIGN.md §7).
 
 pub mod hours;
+pub mod settings;
 pub mod template;
 pub mod words;
