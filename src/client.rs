@@ -4,7 +4,9 @@
 //! - [`template`]: reply texts with `{nome}`-style variables.
 //! - [`hours`]: business hours (`seg-sex 08:00-18:00`) and whether a moment is inside.
 //! - [`settings`]: the per-tenant settings of `!config` (DESIGN.md §7).
+//! - [`catalog`]: the client commands declared in `commands/*.toml`.
 
+pub mod catalog;
 pub mod hours;
 pub mod settings;
 pub mod template;

@@ -368,7 +368,9 @@ impl TenantSettings {
             (SettingKey::Ausencia, Value::Text(text)) => self.away = Some(text),
             (SettingKey::Saudacao, Value::Text(text)) => self.greeting = Some(text),
             (SettingKey::Idioma, Value::Language(code)) => self.language = Some(code),
-            (SettingKey::TranscricaoEco, Value::Echo(e)) => self.transcript_echo = Some(e),
+            (SettingKey::TranscricaoEco, Value::Echo(on)) => {
+                self.transcript_echo = Some(on);
+            }
             (SettingKey::IaTokensDia, Value::Tokens(n)) => self.daily_tokens = Some(n),
             (SettingKey::Comando(name), Value::Command(command)) => {
                 self.commands.insert(name, command);
