@@ -440,6 +440,11 @@ mod tests {
             assert_eq!(hours(&shown).to_string(), shown);
         }
         assert_eq!(
+            hours("seg-sex 8h-12h, 13h-18h; sab 9h-13h").to_string(),
+            "seg-sex 08:00-12:00 13:00-18:00; sáb 09:00-13:00",
+            "the example of docs/commands.md"
+        );
+        assert_eq!(
             hours("seg-sex 13:00-18:00; seg-sex 08:00-12:00").to_string(),
             "seg-sex 08:00-12:00 13:00-18:00"
         );
