@@ -4,8 +4,10 @@
 //! - [`pipeline`]: one worker per tenant, fed by the tenant's session events.
 //! - [`permissions`]: what each tenant and each contact may use.
 //! - [`catalog`]: client commands and plugins from `commands/*.toml`.
-//! - [`template`], [`words`], [`hours`], [`settings`]: reply texts, command words,
-//!   business hours and the per-tenant settings of `!config`.
+//! - [`words`]: command words (normalizing, accent folding, `!name args`, suggestions).
+//! - [`template`]: reply texts with `{nome}`-style variables.
+//! - [`hours`]: business hours (`seg-sex 08:00-18:00`) and whether a moment is inside.
+//! - [`settings`]: the per-tenant settings of `!config` (DESIGN.md §7).
 
 pub mod catalog;
 pub mod classify;

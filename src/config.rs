@@ -7,7 +7,7 @@
 
 mod raw;
 mod show;
-mod syntax;
+pub(crate) mod syntax;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -22,8 +22,8 @@
 
 pub mod bridge;
 pub mod chat;
-pub mod client;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;

@@ -17,7 +17,7 @@ use super::permissions::{EVERYTHING, PermissionSet};
 use super::plugins;
 use super::settings::{CommandOverride, GroupMode, TenantSettings, TextSetting};
 use super::template::{Template, Vars};
-use super::words::{Parsed, parse_command};
+use super::words::{Parsed, clean, parse_command};
 use crate::bridge::event::InboundMessage;
 use crate::config::Config;
 use crate::replies;
@@ -218,7 +218,7 @@ fn contact_message(s: &Scene<'_>, job: &Job, facts: &Facts, out: &mut Outcome) -
             _ => Ok(()),
         };
     }
-    if bot_paused(s, facts.from.as_deref(), out)? {
+    if bot_paused(s, facts.from.as_deref(), out)? || blocked(s, facts.from.as_deref()) {
         return Ok(());
     }
     let text = msg.text.as_deref().unwrap_or_default();
@@ -248,6 +248,11 @@ pub(super) struct Target<'a> {
     pub(super) to: &'a str,
     /// The contact (canonical id) permissions are decided on.
     pub(super) from: &'a str,
+}
+
+/// Whether the operator denied everything to this contact: it gets no answer at all.
+fn blocked(s: &Scene<'_>, from: Option<&str>) -> bool {
+    from.is_some_and(|from| !s.perms.allows(EVERYTHING, Some(from), true))
 }
 
 /// Whether the owner paused the bot, or this contact waits for a person.
@@ -371,7 +376,7 @@ pub(super) fn vars(s: &Scene<'_>, t: &Target<'_>, args: &str) -> StoreResult<Var
         numero: number,
         cliente: s.tenant.to_string(),
         horario: s.hours_text(),
-        args: args.to_owned(),
+        args: clean(args),
         prefixo: s.prefix().to_owned(),
         ..Vars::default()
     };
@@ -388,9 +393,6 @@ fn plain_text(
     direct: bool,
     out: &mut Outcome,
 ) -> StoreResult<()> {
-    if !s.perms.allows(EVERYTHING, Some(t.from), true) {
-        return Ok(());
-    }
     if greet && let Some(greeting) = chosen(&s.settings.greeting, s.catalog.greeting()) {
         templated(s, t, greeting, "", out)?;
     }

@@ -87,7 +87,8 @@ pub(super) fn owner_note(s: &Scene<'_>, msg: &InboundMessage, out: &mut Outcome)
     let Some(to) = normal(&msg.chat_id) else {
         return Ok(());
     };
-    let text = match (parsed.name.as_str(), parsed.args.first()) {
+    let number = Some(parsed.rest.as_str()).filter(|r| !r.is_empty());
+    let text = match (parsed.name.as_str(), number) {
         ("pausar", _) => {
             out.set_time(kv::OWNER, kv::PAUSED, s.now_ms);
             replies::paused(prefix)

@@ -367,7 +367,7 @@ impl Worker {
         let saved = write(db, move |db| {
             db.update_outbox(&base, |e| {
                 e.attempts += 1;
-                e.state = state;
+                e.state = state.clone();
             })
         })
         .await;
@@ -393,7 +393,7 @@ impl Worker {
                 let (text, cut) = capped(text.unwrap_or_default());
                 write(db, move |db| {
                     db.update_message(&id, |e| {
-                        e.text = Some(text);
+                        e.text = Some(text.clone());
                         e.truncated = cut;
                         e.edited = true;
                     })

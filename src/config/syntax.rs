@@ -78,7 +78,7 @@ fn explain(text: &str, at: usize, message: &str) -> (String, String) {
 }
 
 /// The names after serde's "expected one of", comma-separated.
-fn allowed_names(tail: &str) -> String {
+pub(crate) fn allowed_names(tail: &str) -> String {
     let names: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
     if names.is_empty() {
         "nenhuma".to_owned()
@@ -98,13 +98,13 @@ fn header_on_line(text: &str, line_start: usize) -> Option<String> {
 }
 
 /// `section` for a `[section]` or `[[section]]` line.
-fn header(line: &str) -> Option<String> {
+pub(crate) fn header(line: &str) -> Option<String> {
     let inner = line.trim().strip_prefix('[')?.split(']').next()?;
     Some(inner.trim_start_matches('[').trim().to_owned())
 }
 
 /// The key written at the start of the line starting at `line_start`, if any.
-fn key_on_line(text: &str, line_start: usize) -> Option<String> {
+pub(crate) fn key_on_line(text: &str, line_start: usize) -> Option<String> {
     let line = text[line_start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim();
@@ -112,7 +112,7 @@ fn key_on_line(text: &str, line_start: usize) -> Option<String> {
 }
 
 /// Puts the common serde messages into pt-BR; others pass through.
-fn translate(message: &str) -> String {
+pub(crate) fn translate(message: &str) -> String {
     let message = message.trim();
     if message == "duplicate key" {
         return "chave repetida; escreva cada chave uma só vez".to_owned();

@@ -95,7 +95,8 @@ async fn f04_groups_decide_on_the_author_and_answer_the_group() {
     b.deliver("clientea", group("G-0", Some(C1), "!limpar"));
     b.nothing_more("clientea").await;
 
-    let control = b.store.control();
+    let store = std::sync::Arc::clone(&b.store);
+    let control = store.control();
     grant(control, &tenant, "grupos", None, Permission::Allow).unwrap();
     let ana = qualify(C1);
     grant(control, &tenant, "limpar", Some(&ana), Permission::Allow).unwrap();

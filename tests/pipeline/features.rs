@@ -78,7 +78,8 @@ async fn permission_denials_and_blocked_contacts() {
     let mut b = Bench::new(&["clientea"]).await;
     b.online("clientea");
     let tenant = b.tenant("clientea");
-    let control = b.store.control();
+    let store = std::sync::Arc::clone(&b.store);
+    let control = store.control();
     grant(control, &tenant, "menu", None, Permission::Deny).unwrap();
     let bia = qualify(C2);
     grant(control, &tenant, "*", Some(&bia), Permission::Deny).unwrap();
@@ -195,7 +196,7 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
     assert!(old.check_first, "checked against the chat before sending again");
     b.nothing_more("clientea").await;
     assert!(db.pending_jobs().unwrap().is_empty());
-    assert!(db.pending_outbox().unwrap().is_empty());
+    b.settled("clientea").await;
 
     // A restart now sends nothing again, and the duplicate of K-1 is ignored.
     b.restart().await;
@@ -217,6 +218,7 @@ async fn replies_wait_in_the_outbox_while_the_session_is_down() {
     let sent = b.send().await;
     assert_eq!((sent.text.as_str(), sent.check_first), (MENU, true));
     b.nothing_more("clientea").await;
+    b.settled("clientea").await;
     let state = db.outbox_entry(&sent.id).unwrap().unwrap().state;
     assert_eq!(state, OutboxState::Sent);
 }

@@ -6,7 +6,6 @@
 mod cases;
 mod features;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -110,7 +109,7 @@ impl Outlet for FakeSessions {
 
 /// A data folder, a config, the store and a running pipeline.
 pub(crate) struct Bench {
-    pub(crate) dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     pub(crate) config: Arc<Config>,
     pub(crate) store: Arc<Store>,
     pipeline: Option<Arc<Pipeline>>,
@@ -154,7 +153,7 @@ impl Bench {
         });
         let (sent_tx, sent) = mpsc::unbounded_channel();
         let mut bench = Bench {
-            dir,
+            _dir: dir,
             config,
             store,
             pipeline: None,
@@ -273,6 +272,18 @@ impl Bench {
         out
     }
 
+    /// Waits until every reply of `tenant` is reported sent (none pending).
+    pub(crate) async fn settled(&self, tenant: &str) {
+        let db = self.store.tenant(&self.tenant(tenant)).unwrap();
+        for _ in 0..200 {
+            if db.pending_outbox().unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("replies still pending: {:#?}", db.pending_outbox().unwrap());
+    }
+
     /// The next send.
     pub(crate) async fn send(&mut self) -> Sent {
         self.sends(1).await.remove(0)
@@ -289,15 +300,6 @@ impl Bench {
             ("pong", format!("{C3}@c.us").as_str()),
             "an unexpected send came first: {next:#?}"
         );
-    }
-
-    /// Sends grouped by text, counted.
-    pub(crate) fn count(sent: &[Sent]) -> HashMap<String, usize> {
-        let mut out = HashMap::new();
-        for s in sent {
-            *out.entry(s.text.clone()).or_default() += 1;
-        }
-        out
     }
 }
 
