@@ -25,7 +25,9 @@ pub fn ai_unavailable(prefix: &str) -> String {
 
 /// The owner paused the whole bot.
 pub fn paused(prefix: &str) -> String {
-    format!("⏸️ Robô pausado: ninguém recebe respostas automáticas até você mandar {prefix}retomar.")
+    format!(
+        "⏸️ Robô pausado: ninguém recebe respostas automáticas até você mandar {prefix}retomar."
+    )
 }
 
 /// The owner resumed the whole bot.

@@ -65,7 +65,11 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
 
     let catalog = load_catalog(&config.paths.commands)?;
     let (events, inbound) = mpsc::channel(1_024);
-    let sessions = Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), events)?);
+    let sessions = Arc::new(Sessions::new(
+        Arc::clone(&config),
+        Arc::clone(&store),
+        events,
+    )?);
     let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
     let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog);
     let (end_routing, routing) = watch::channel(false);
@@ -142,7 +146,10 @@ fn load_catalog(dir: &Path) -> Result<Catalog, RunError> {
         return Ok(Catalog::empty());
     }
     let catalog = Catalog::load(dir)?;
-    info!(commands = catalog.commands().len(), "client commands loaded");
+    info!(
+        commands = catalog.commands().len(),
+        "client commands loaded"
+    );
     Ok(catalog)
 }
 

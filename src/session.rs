@@ -15,6 +15,4 @@ pub mod split;
 pub mod supervisor;
 
 pub use registry::{SessionError, Sessions};
-pub use supervisor::{
-    Command, MediaFile, SendOpts, SessionEvent, SessionHandle, SessionSpec,
-};
+pub use supervisor::{Command, MediaFile, SendOpts, SessionEvent, SessionHandle, SessionSpec};

@@ -48,7 +48,8 @@ impl Client {
         let config = Arc::new(Config::load(&dir.path().join("admin.toml")).unwrap());
         let store = Arc::new(Store::open(&config.paths.data).unwrap());
         let (tx, mut events) = mpsc::channel(1_024);
-        let sessions = Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap());
+        let sessions =
+            Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap());
         let catalog = Catalog::load(&config.paths.commands).unwrap();
         let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
         let pipeline = Pipeline::new(config, Arc::clone(&store), outlet, catalog);
@@ -127,7 +128,8 @@ async fn customers(net: &Net, n: usize) -> Vec<String> {
 /// What the account sent to a phone (its inbox, from the account).
 async fn replies_to(net: &Net, phone: &str) -> Vec<Value> {
     let inbox = net.inbox(phone).await;
-    inbox.into_iter().filter(|m| m["from"] == CLIENT).collect()
+    let account = format!("{CLIENT}@c.us");
+    inbox.into_iter().filter(|m| m["from"] == account).collect()
 }
 
 fn texts(messages: &[Value]) -> Vec<String> {
@@ -179,41 +181,70 @@ async fn one_reply_per_message_on_a_real_page() {
     post(&net, CLIENT, "já te respondo", json!({"to": ana})).await;
     post(&net, CLIENT, "!menu", json!({"to": CLIENT})).await;
     // F06: the same message by LID and by phone; F07: the same event twice.
-    post(&net, &ana, "!saldo", json!({"id": "3EB0LID1", "as_lid": true})).await;
+    post(
+        &net,
+        &ana,
+        "!saldo",
+        json!({"id": "3EB0LID1", "as_lid": true}),
+    )
+    .await;
     post(&net, &ana, "!saldo", json!({"id": "3EB0LID1"})).await;
     post(&net, &ana, "!status", json!({"id": "D-1"})).await;
     post(&net, &ana, "!status", json!({"id": "D-1"})).await;
     // F20: a typo, then its edit: the edit runs nothing.
     let typo = post(&net, &ana, "!mneu", json!({})).await;
-    net.ok("/sim/edits", json!({"from": ana, "to": CLIENT, "id": typo, "body": "!menu"}))
-        .await;
+    net.ok(
+        "/sim/edits",
+        json!({"from": ana, "to": CLIENT, "id": typo, "body": "!menu"}),
+    )
+    .await;
     post(&net, &ana, "!menu", json!({"id": "LAST"})).await;
 
-    let got = eventually("four replies to Ana", 30, || async {
+    let got = eventually("five messages to Ana", 30, || async {
         let replies = replies_to(&net, &ana).await;
-        (replies.len() >= 4).then_some(replies)
+        (replies.len() >= 5).then_some(replies)
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let all = texts(&replies_to(&net, &ana).await);
-    assert_eq!(all.len(), 4, "exactly one reply per message: {all:#?} (first {got:?})");
-    assert_eq!(all[0], "Seu saldo, Cliente 0: R$ 10,00");
-    assert_eq!(all[1], "Pedido a caminho");
-    assert!(all[2].contains("comando desconhecido"));
-    assert_eq!(all[3], MENU);
-    assert!(replies_to(&net, CLIENT).await.is_empty(), "the owner got nothing");
+    assert_eq!(
+        all.len(),
+        5,
+        "exactly one reply per message: {all:#?} (first {got:?})"
+    );
+    assert_eq!(all[0], "já te respondo", "typed on the client's phone");
+    assert_eq!(all[1], "Seu saldo, Cliente 0: R$ 10,00");
+    assert_eq!(all[2], "Pedido a caminho");
+    assert!(all[3].contains("comando desconhecido"));
+    assert_eq!(all[4], MENU);
+    let own = texts(&replies_to(&net, CLIENT).await);
+    assert_eq!(
+        own,
+        ["!menu"],
+        "only the note itself: the bot answered no note"
+    );
 
     let db = client.store.tenant(&loja).unwrap();
     let edited = db.message(&typo).unwrap().unwrap();
-    assert_eq!((edited.text.as_deref(), edited.edited), (Some("!menu"), true));
+    assert_eq!(
+        (edited.text.as_deref(), edited.edited),
+        (Some("!menu"), true)
+    );
     let contact = db.contact(&format!("{ana}@c.us")).unwrap().unwrap();
-    assert!(contact.lid.is_some(), "LID learnt from senderPn: {contact:?}");
+    assert!(
+        contact.lid.is_some(),
+        "LID learnt from senderPn: {contact:?}"
+    );
     for id in ["ST-1", "NL-1", "NL-2"] {
         assert!(db.message(id).unwrap().is_none(), "{id}");
     }
     let sent = db.history(None, 100).unwrap();
     let ours = sent.iter().filter(|e| e.from_me).count();
-    assert_eq!(ours, 4 + 2, "our 4 replies and the 2 typed on the phone, once each");
+    assert_eq!(
+        ours,
+        4 + 2,
+        "our 4 replies and the 2 typed on the phone, once each"
+    );
     client.stop().await;
     net.shutdown().await;
 }
@@ -261,7 +292,12 @@ async fn f08_backlog_after_downtime_gets_one_voltamos_and_live_goes_first() {
         "the live answer did not wait behind the backlog"
     );
     let db = client.store.tenant(&loja).unwrap();
-    let inbound = db.history(None, 100).unwrap().iter().filter(|e| !e.from_me).count();
+    let inbound = db
+        .history(None, 100)
+        .unwrap()
+        .iter()
+        .filter(|e| !e.from_me)
+        .count();
     assert_eq!(inbound, 9, "all recorded");
     client.stop().await;
     net.shutdown().await;
@@ -271,10 +307,13 @@ async fn f08_backlog_after_downtime_gets_one_voltamos_and_live_goes_first() {
 async fn f09_a_burst_is_paced_and_a_rate_limited_send_is_retried() {
     let _slot = browser_slot().await;
     let net = Net::start().await;
-    let (client, loja) = Client::linked(&net, "min_gap_ms = 150\n").await;
+    let (client, loja) = Client::linked(&net, "min_gap_ms = 150\nper_minute = 100\n").await;
     let people = customers(&net, 20).await;
     let group = net
-        .ok("/sim/groups", json!({"members": [CLIENT, people[0], people[1]]}))
+        .ok(
+            "/sim/groups",
+            json!({"members": [CLIENT, people[0], people[1]]}),
+        )
         .await["id"]
         .as_str()
         .unwrap()
@@ -288,8 +327,11 @@ async fn f09_a_burst_is_paced_and_a_rate_limited_send_is_retried() {
         orbitbot::store::Permission::Allow,
     )
     .unwrap();
-    net.ok("/sim/faults", json!({"account": CLIENT, "send_error": "rate-overlimit", "after_n": 4}))
-        .await;
+    net.ok(
+        "/sim/faults",
+        json!({"account": CLIENT, "send_error": "rate-overlimit", "after_n": 4}),
+    )
+    .await;
     for p in &people {
         post(&net, p, "!menu", json!({})).await;
     }
@@ -311,17 +353,29 @@ async fn f09_a_burst_is_paced_and_a_rate_limited_send_is_retried() {
     let direct: Vec<&Value> = everything.iter().filter(|m| m["group"].is_null()).collect();
     let mut per_phone: HashMap<String, usize> = HashMap::new();
     for m in &direct {
-        *per_phone.entry(m["to"].as_str().unwrap().to_owned()).or_default() += 1;
+        *per_phone
+            .entry(m["to"].as_str().unwrap().to_owned())
+            .or_default() += 1;
     }
-    assert!(per_phone.values().all(|n| *n == 1), "one reply each: {per_phone:?}");
+    assert!(
+        per_phone.values().all(|n| *n == 1),
+        "one reply each: {per_phone:?}"
+    );
     let mut times: Vec<u64> = direct
         .iter()
         .map(|m| m["received_ms"].as_u64().unwrap())
         .collect();
     times.sort_unstable();
     let tightest = times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
-    assert!(tightest >= 140, "no two sends closer than the gap: {tightest} ms");
-    assert_eq!(client.sessions.state(&loja), Some(SessionState::Online), "not torn down");
+    assert!(
+        tightest >= 140,
+        "no two sends closer than the gap: {tightest} ms"
+    );
+    assert_eq!(
+        client.sessions.state(&loja),
+        Some(SessionState::Online),
+        "not torn down"
+    );
     client.stop().await;
     net.shutdown().await;
 }
@@ -377,7 +431,10 @@ async fn kill_9_in_the_middle_of_a_burst_loses_and_repeats_nothing() {
     for p in &people {
         after.push(texts(&replies_to(&net, p).await));
     }
-    assert!(after.iter().all(|t| t == &[MENU]), "exactly one each: {after:#?} {counts:?}");
+    assert!(
+        after.iter().all(|t| t == &[MENU]),
+        "exactly one each: {after:#?} {counts:?}"
+    );
     let (status, log) = tokio::task::block_in_place(|| second.stop());
     assert!(status.success(), "{log}");
     drop(env.dir);

@@ -145,8 +145,18 @@ mod tests {
         let status = msg("status@broadcast", "image");
         assert_eq!(classify(&status, &me()), Class::Ignore("status or channel"));
         let channel = msg("120363000000000002@newsletter", "chat");
-        assert_eq!(classify(&channel, &me()), Class::Ignore("status or channel"));
-        for kind in ["protocol", "ciphertext", "unknown", "e2e_notification", "gp2", ""] {
+        assert_eq!(
+            classify(&channel, &me()),
+            Class::Ignore("status or channel")
+        );
+        for kind in [
+            "protocol",
+            "ciphertext",
+            "unknown",
+            "e2e_notification",
+            "gp2",
+            "",
+        ] {
             let stub = msg("5511999990001@c.us", kind);
             assert!(matches!(classify(&stub, &me()), Class::Ignore(_)), "{kind}");
         }

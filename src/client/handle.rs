@@ -171,7 +171,8 @@ impl Outcome {
     /// Stores a time (ms).
     pub(super) fn set_time(&mut self, ns: &str, key: &str, t_ms: u64) {
         let value = t_ms.to_string().into_bytes();
-        self.kv.push(KvWrite::Set(ns.to_owned(), key.to_owned(), value));
+        self.kv
+            .push(KvWrite::Set(ns.to_owned(), key.to_owned(), value));
     }
 }
 
@@ -199,7 +200,12 @@ pub(super) fn is_stale(config: &Config, msg: &InboundMessage, now_ms: u64) -> bo
 }
 
 /// Decides the replies to one claimed message.
-pub(super) fn decide(s: &Scene<'_>, job: &Job, facts: &Facts, out: &mut Outcome) -> StoreResult<()> {
+pub(super) fn decide(
+    s: &Scene<'_>,
+    job: &Job,
+    facts: &Facts,
+    out: &mut Outcome,
+) -> StoreResult<()> {
     match job.kind {
         JobKind::Owner => plugins::owner_note(s, &job.msg, out),
         JobKind::Direct | JobKind::Group { .. } => contact_message(s, job, facts, out),
@@ -303,10 +309,18 @@ fn back_again(
 }
 
 /// A prefix command: unknown, turned off, denied, or run.
-fn run_command(s: &Scene<'_>, t: &Target<'_>, parsed: &Parsed, out: &mut Outcome) -> StoreResult<()> {
+fn run_command(
+    s: &Scene<'_>,
+    t: &Target<'_>,
+    parsed: &Parsed,
+    out: &mut Outcome,
+) -> StoreResult<()> {
     let prefix = s.prefix();
     let Some(spec) = enabled(s, &parsed.name) else {
-        let hint = s.catalog.suggest(&parsed.name).filter(|h| enabled(s, h).is_some());
+        let hint = s
+            .catalog
+            .suggest(&parsed.name)
+            .filter(|h| enabled(s, h).is_some());
         let text = replies::unknown_command(prefix, &parsed.name, hint);
         out.reply(s, t.msg, t.to, text);
         return Ok(());
@@ -329,7 +343,8 @@ pub(super) fn enabled<'c>(s: &Scene<'c>, word: &str) -> Option<&'c CommandSpec> 
 
 /// Whether a contact may use a command.
 pub(super) fn may_use(s: &Scene<'_>, spec: &CommandSpec, from: &str) -> bool {
-    s.perms.allows(EVERYTHING, Some(from), true) && s.perms.allows(&spec.name, Some(from), !spec.restricted)
+    s.perms.allows(EVERYTHING, Some(from), true)
+        && s.perms.allows(&spec.name, Some(from), !spec.restricted)
 }
 
 /// Runs a command's action (or the tenant's replacement text).
@@ -369,7 +384,11 @@ fn templated(
 /// The template variables for an answer to `t`.
 pub(super) fn vars(s: &Scene<'_>, t: &Target<'_>, args: &str) -> StoreResult<Vars> {
     let contact = s.db.contact(t.from)?;
-    let name = t.msg.push_name.clone().or(contact.as_ref().and_then(|c| c.name.clone()));
+    let name = t
+        .msg
+        .push_name
+        .clone()
+        .or(contact.as_ref().and_then(|c| c.name.clone()));
     let number = contact.and_then(|c| c.phone).unwrap_or_default();
     let mut vars = Vars {
         nome: name.unwrap_or_else(|| replies::unnamed_contact().to_owned()),
@@ -423,7 +442,10 @@ fn away(s: &Scene<'_>, t: &Target<'_>, out: &mut Outcome) -> StoreResult<()> {
 }
 
 /// The tenant's text when set, else the catalog's; `off` turns it off.
-fn chosen<'a>(setting: &'a Option<TextSetting>, default: Option<&'a Template>) -> Option<&'a Template> {
+fn chosen<'a>(
+    setting: &'a Option<TextSetting>,
+    default: Option<&'a Template>,
+) -> Option<&'a Template> {
     match setting {
         Some(TextSetting::Off) => None,
         Some(TextSetting::Text(template)) => Some(template),
@@ -437,7 +459,10 @@ mod tests {
 
     #[test]
     fn reply_ids_are_stable_and_per_tenant() {
-        let (a, b) = (TenantId::parse("loja-a").unwrap(), TenantId::parse("loja-b").unwrap());
+        let (a, b) = (
+            TenantId::parse("loja-a").unwrap(),
+            TenantId::parse("loja-b").unwrap(),
+        );
         let first = reply_id(&a, "D-1", 0);
         assert_eq!(first, reply_id(&a, "D-1", 0));
         assert_ne!(first, reply_id(&a, "D-1", 1));

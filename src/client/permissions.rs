@@ -59,9 +59,9 @@ impl PermissionSet {
     /// Whether `contact` (or the tenant, for `None`) may use `item`, which is allowed
     /// by default when `default` is true.
     pub fn allows(&self, item: &str, contact: Option<&str>, default: bool) -> bool {
-        let specific = contact.into_iter().flat_map(|c| {
-            [rule_key(item, Some(c)), rule_key(EVERYTHING, Some(c))]
-        });
+        let specific = contact
+            .into_iter()
+            .flat_map(|c| [rule_key(item, Some(c)), rule_key(EVERYTHING, Some(c))]);
         let decided = specific
             .chain([item.to_owned()])
             .find_map(|key| self.rules.get(&key).copied());

@@ -116,7 +116,10 @@ impl Pipeline {
     /// Waits until every worker has handled every event it was given.
     pub async fn shutdown(self) {
         drop(self.workers);
-        let mut tasks = self.tasks.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let mut tasks = self
+            .tasks
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
         while tasks.join_next().await.is_some() {}
     }
 

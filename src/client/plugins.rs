@@ -72,14 +72,22 @@ fn attendant(s: &Scene<'_>, t: &Target<'_>, out: &mut Outcome) -> StoreResult<()
         return Ok(());
     };
     let vars = vars(s, t, "")?;
-    let number = if vars.numero.is_empty() { t.from.to_owned() } else { vars.numero };
+    let number = if vars.numero.is_empty() {
+        t.from.to_owned()
+    } else {
+        vars.numero
+    };
     let note = replies::attendant_wanted(s.prefix(), &vars.nome, t.from, &number);
     out.reply(s, t.msg, owner, note);
     Ok(())
 }
 
 /// The owner's note-to-self: `!pausar`, `!retomar [numero]`; any other note is ignored.
-pub(super) fn owner_note(s: &Scene<'_>, msg: &InboundMessage, out: &mut Outcome) -> StoreResult<()> {
+pub(super) fn owner_note(
+    s: &Scene<'_>,
+    msg: &InboundMessage,
+    out: &mut Outcome,
+) -> StoreResult<()> {
     let prefix = s.prefix();
     let Some(parsed) = parse_command(msg.text.as_deref().unwrap_or_default(), prefix) else {
         return Ok(());
@@ -101,7 +109,8 @@ pub(super) fn owner_note(s: &Scene<'_>, msg: &InboundMessage, out: &mut Outcome)
         ("retomar", Some(number)) => match PhoneNumber::parse(number) {
             Ok(phone) => {
                 let contact = phone.chat_id().to_string();
-                out.kv.push(KvWrite::Remove(kv::ATTENDANT.to_owned(), contact));
+                out.kv
+                    .push(KvWrite::Remove(kv::ATTENDANT.to_owned(), contact));
                 replies::resumed_contact(phone.as_str())
             }
             Err(_) => replies::resume_usage(prefix),

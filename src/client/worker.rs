@@ -18,8 +18,8 @@ use crate::bridge::event::{BridgeEvent, InboundMessage};
 use crate::session::split::{MAX_MESSAGE_CHARS, part_id, split_message};
 use crate::session::{Command, SendOpts, SessionEvent};
 use crate::store::{
-    Arrival, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError,
-    StoreResult, TenantDb,
+    Arrival, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError, StoreResult,
+    TenantDb,
 };
 use crate::tenant::TenantId;
 
@@ -77,9 +77,26 @@ impl Worker {
         if self.me == Me::default() {
             self.me = self.known_me();
         }
+        if !self.recovered {
+            self.recovered = true;
+            self.recover(&db).await;
+        }
+        // Messages in a row are taken together; any other event first lets the
+        // messages before it through, so an edit finds the message it edits.
         let mut messages = Vec::new();
         let mut online = false;
         for event in batch {
+            if let SessionEvent::Inbound {
+                event: BridgeEvent::Message(m),
+                ..
+            } = event
+            {
+                messages.push(*m);
+                continue;
+            }
+            if !messages.is_empty() {
+                self.take(&db, std::mem::take(&mut messages)).await;
+            }
             match event {
                 SessionEvent::Online { me, lid, .. } => {
                     self.me = Me {
@@ -88,19 +105,11 @@ impl Worker {
                     };
                     online = true;
                 }
-                SessionEvent::Inbound {
-                    event: BridgeEvent::Message(m),
-                    ..
-                } => messages.push(*m),
                 SessionEvent::Inbound { event, .. } => self.update(&db, event).await,
                 SessionEvent::SendDone { id, result, .. } => self.sent(&db, &id, result).await,
                 SessionEvent::State { .. } | SessionEvent::Qr { .. } => {}
                 SessionEvent::PairCode { .. } => {}
             }
-        }
-        if !self.recovered {
-            self.recovered = true;
-            self.recover(&db).await;
         }
         if !messages.is_empty() {
             self.take(&db, messages).await;
@@ -222,7 +231,10 @@ impl Worker {
         if pending.is_empty() {
             return;
         }
-        info!(jobs = pending.len(), "answering messages journaled before a restart");
+        info!(
+            jobs = pending.len(),
+            "answering messages journaled before a restart"
+        );
         let mut todo = Vec::new();
         for (seq, bytes) in pending {
             let Ok(job) = serde_json::from_slice::<Job>(&bytes) else {
@@ -235,10 +247,7 @@ impl Worker {
                 JobKind::Direct => normal(&job.msg.chat_id),
                 JobKind::Group { .. } => job.msg.author.as_deref().and_then(normal),
             };
-            let from = match from {
-                Some(address) => Some(db.canonical_chat(&address).unwrap_or(address)),
-                None => None,
-            };
+            let from = from.map(|address| db.canonical_chat(&address).unwrap_or(address));
             let facts = Facts {
                 from,
                 new_contact: false,
@@ -389,7 +398,9 @@ impl Worker {
                 })
                 .await
             }
-            BridgeEvent::Edit { id: Some(id), text, .. } => {
+            BridgeEvent::Edit {
+                id: Some(id), text, ..
+            } => {
                 let (text, cut) = capped(text.unwrap_or_default());
                 write(db, move |db| {
                     db.update_message(&id, |e| {
@@ -402,7 +413,10 @@ impl Worker {
                 .await
             }
             BridgeEvent::Revoke { id: Some(id), .. } => {
-                write(db, move |db| db.update_message(&id, |e| e.revoked = true).map(drop)).await
+                write(db, move |db| {
+                    db.update_message(&id, |e| e.revoked = true).map(drop)
+                })
+                .await
             }
             _ => Ok(()),
         };
@@ -428,7 +442,9 @@ fn entry(msg: &InboundMessage, chat: &str, truncated: bool) -> HistoryEntry {
         kind: msg.kind.clone(),
         text: msg.text.clone(),
         media,
-        t_ms: msg.t.map_or_else(crate::clock::now_ms, |t| t.saturating_mul(1_000)),
+        t_ms: msg
+            .t
+            .map_or_else(crate::clock::now_ms, |t| t.saturating_mul(1_000)),
         ack: 0,
         edited: false,
         revoked: false,
@@ -478,10 +494,12 @@ where
         tries += 1;
         let (db, op) = (Arc::clone(db), Arc::clone(&op));
         let result = tokio::task::spawn_blocking(move || op(&db)).await;
-        let result = result.unwrap_or_else(|e| Err(StoreError::Corrupt {
-            table: "task",
-            reason: e.to_string(),
-        }));
+        let result = result.unwrap_or_else(|e| {
+            Err(StoreError::Corrupt {
+                table: "task",
+                reason: e.to_string(),
+            })
+        });
         match result {
             Err(e) if tries < WRITE_TRIES => {
                 warn!(error = %e, tries, "store write failed; retrying");

@@ -133,4 +133,3 @@ impl SendQueue {
         ctx.queued.store(self.items.len(), Ordering::Relaxed);
     }
 }
-

@@ -17,9 +17,15 @@ const MENU: &str = "Menu: 1) Horários 2) Preços";
 async fn f01_own_echoes_and_notes_to_self_never_answer() {
     let mut b = Bench::new(&["clientea"]).await;
     b.online("clientea");
-    b.deliver("clientea", json!({"id": "IN-1", "from": C1, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "IN-1", "from": C1, "body": "!menu"}),
+    );
     let reply = b.send().await;
-    assert_eq!((reply.to.as_str(), reply.text.as_str()), (qualify(C1).as_str(), MENU));
+    assert_eq!(
+        (reply.to.as_str(), reply.text.as_str()),
+        (qualify(C1).as_str(), MENU)
+    );
     b.deliver(
         "clientea",
         json!({"id": "OUT-ECHO-9", "from": ACCOUNT, "to": C1, "fromMe": true,
@@ -40,10 +46,17 @@ async fn f01_own_echoes_and_notes_to_self_never_answer() {
     let echo = db.message("OUT-ECHO-9").unwrap().expect("echo recorded");
     assert!(echo.from_me);
     assert_eq!(echo.chat, qualify(C1));
-    let ours = db.message(&reply.id).unwrap().expect("our reply recorded once");
+    let ours = db
+        .message(&reply.id)
+        .unwrap()
+        .expect("our reply recorded once");
     assert!(ours.from_me);
     let thread = db.history(Some(&qualify(C1)), 100).unwrap();
-    assert_eq!(thread.len(), 3, "IN-1, OUT-ECHO-9 and our reply: {thread:#?}");
+    assert_eq!(
+        thread.len(),
+        3,
+        "IN-1, OUT-ECHO-9 and our reply: {thread:#?}"
+    );
 }
 
 #[tokio::test]
@@ -77,8 +90,15 @@ async fn f02_f03_statuses_channels_and_stubs_leave_no_trace() {
         assert!(db.message(id).unwrap().is_none(), "{id} left a history row");
     }
     assert!(db.contact("status@broadcast").unwrap().is_none());
-    assert!(db.contact("120363000000000002@newsletter").unwrap().is_none());
-    assert!(db.contact(&qualify(C2)).unwrap().is_none(), "no contact from a status");
+    assert!(
+        db.contact("120363000000000002@newsletter")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.contact(&qualify(C2)).unwrap().is_none(),
+        "no contact from a status"
+    );
     assert!(db.message("OWN-1").unwrap().is_some());
 }
 
@@ -137,18 +157,30 @@ async fn f05_f06_lid_and_phone_are_one_contact() {
     );
     let first = b.send().await;
     assert_eq!(first.to, lid, "answered where it was asked");
-    b.deliver("clientea", json!({"id": "L-2", "from": C1, "body": "!saldo"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "L-2", "from": C1, "body": "!saldo"}),
+    );
     assert_eq!(b.send().await.to, qualify(C1));
-    b.deliver("clientea", json!({"id": "L-3", "from": "184467440001202@lid", "body": "!saldo"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "L-3", "from": "184467440001202@lid", "body": "!saldo"}),
+    );
     let third = b.send().await;
     assert_eq!(third.to, "184467440001202@lid");
-    assert_eq!(third.text, "Seu saldo, cliente: R$ 10,00", "no invented name or number");
+    assert_eq!(
+        third.text, "Seu saldo, cliente: R$ 10,00",
+        "no invented name or number"
+    );
     // F06: the same message once per identity is one message.
     b.deliver(
         "clientea",
         json!({"id": "3EB0AAA1", "from": lid, "fromAlt": C1, "body": "!status"}),
     );
-    b.deliver("clientea", json!({"id": "3EB0AAA1", "from": C1, "body": "!status"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "3EB0AAA1", "from": C1, "body": "!status"}),
+    );
     assert_eq!(b.send().await.text, "Pedido a caminho");
     b.nothing_more("clientea").await;
 
@@ -158,10 +190,21 @@ async fn f05_f06_lid_and_phone_are_one_contact() {
     assert_eq!(ana.lid.as_deref(), Some(lid));
     assert_eq!(db.contact(&qualify(C1)).unwrap(), Some(ana));
     let thread = db.history(Some(&qualify(C1)), 100).unwrap();
-    let ids: Vec<&str> = thread.iter().filter(|e| !e.from_me).map(|e| e.id.as_str()).collect();
-    assert_eq!(ids, ["L-1", "L-2", "3EB0AAA1"], "one thread, one row per message");
+    let ids: Vec<&str> = thread
+        .iter()
+        .filter(|e| !e.from_me)
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["L-1", "L-2", "3EB0AAA1"],
+        "one thread, one row per message"
+    );
     let stranger = db.contact("184467440001202@lid").unwrap().unwrap();
-    assert_eq!((stranger.phone, stranger.chat.as_str()), (None, "184467440001202@lid"));
+    assert_eq!(
+        (stranger.phone, stranger.chat.as_str()),
+        (None, "184467440001202@lid")
+    );
 }
 
 #[tokio::test]
@@ -196,16 +239,25 @@ async fn f08_a_replayed_backlog_is_recorded_and_gets_one_voltamos_per_contact() 
                             "body": "!menu", "timestamp": t});
         b.deliver("clientea", fields);
     }
-    b.deliver("clientea", json!({"id": "LIVE-1", "from": C3, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "LIVE-1", "from": C3, "body": "!menu"}),
+    );
     let sent = b.sends(26).await;
     let live: Vec<_> = sent.iter().filter(|s| s.to == qualify(C3)).collect();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].text, MENU);
-    assert!(!live[0].low_priority, "the live answer never waits behind the backlog");
+    assert!(
+        !live[0].low_priority,
+        "the live answer never waits behind the backlog"
+    );
     let back: Vec<_> = sent.iter().filter(|s| s.to != qualify(C3)).collect();
     let contacts: HashSet<&str> = back.iter().map(|s| s.to.as_str()).collect();
     assert_eq!(contacts.len(), 25, "one per contact");
-    assert!(back.iter().all(|s| s.text.starts_with("Voltamos!") && s.low_priority));
+    assert!(
+        back.iter()
+            .all(|s| s.text.starts_with("Voltamos!") && s.low_priority)
+    );
     b.nothing_more("clientea").await;
 
     let db = b.store.tenant(&b.tenant("clientea")).unwrap();
@@ -239,7 +291,10 @@ async fn f17_fifty_tenants_with_stalled_writes_lose_nothing() {
         let db = b.store.tenant(&b.tenant(name)).unwrap();
         let rows = db.history(None, 1000).unwrap();
         assert_eq!(rows.len(), 20, "{name}: every message recorded");
-        assert!(rows.iter().all(|e| e.id.starts_with(&format!("{name}-"))), "{name}");
+        assert!(
+            rows.iter().all(|e| e.id.starts_with(&format!("{name}-"))),
+            "{name}"
+        );
         assert_eq!(sent.iter().filter(|s| s.tenant == *name).count(), 20);
     }
 }
@@ -248,10 +303,16 @@ async fn f17_fifty_tenants_with_stalled_writes_lose_nothing() {
 async fn f20_an_edit_updates_the_text_and_runs_nothing() {
     let mut b = Bench::new(&["clientea"]).await;
     b.online("clientea");
-    b.deliver("clientea", json!({"id": "E-1", "from": C1, "body": "!mneu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "E-1", "from": C1, "body": "!mneu"}),
+    );
     let first = b.send().await;
     assert!(first.text.contains("comando desconhecido"), "{first:#?}");
-    assert!(first.text.contains("!menu"), "suggests the closest: {first:#?}");
+    assert!(
+        first.text.contains("!menu"),
+        "suggests the closest: {first:#?}"
+    );
     b.event(
         "clientea",
         BridgeEvent::Edit {

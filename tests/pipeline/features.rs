@@ -16,7 +16,11 @@ async fn template_keyword_pattern_and_plugins_end_to_end() {
     b.deliver("clientea", ana("T-1", "!SALDO"));
     assert_eq!(b.send().await.text, "Seu saldo, Ana: R$ 10,00");
     b.deliver("clientea", ana("T-2", "vocês têm CARDAPIO?"));
-    assert_eq!(b.send().await.text, MENU, "keyword, case and accents ignored");
+    assert_eq!(
+        b.send().await.text,
+        MENU,
+        "keyword, case and accents ignored"
+    );
     b.deliver("clientea", ana("T-3", "Quanto custa o bolo?"));
     assert_eq!(
         b.send().await.text,
@@ -28,47 +32,79 @@ async fn template_keyword_pattern_and_plugins_end_to_end() {
     assert_eq!(b.send().await.text, MENU, "alias");
     b.deliver("clientea", ana("T-6", "!ajuda"));
     let help = b.send().await.text;
-    assert!(help.contains("!menu — Mostra o menu") && help.contains("!ajuda"), "{help}");
-    assert!(!help.contains("!limpar"), "restricted commands are not offered: {help}");
+    assert!(
+        help.contains("!menu — Mostra o menu") && help.contains("!ajuda"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("!limpar"),
+        "restricted commands are not offered: {help}"
+    );
     b.deliver("clientea", ana("T-7", "!ajuda menu"));
     let detail = b.send().await.text;
-    assert!(detail.contains("*!menu*") && detail.contains("!cardapio"), "{detail}");
+    assert!(
+        detail.contains("*!menu*") && detail.contains("!cardapio"),
+        "{detail}"
+    );
     b.deliver("clientea", ana("T-8", "!resumo"));
     assert!(b.send().await.text.contains("IA não está disponível"));
     b.deliver("clientea", ana("T-9", "!horario"));
-    assert_eq!(b.send().await.text, "🕒 Atendemos todos os dias, a qualquer hora.");
+    assert_eq!(
+        b.send().await.text,
+        "🕒 Atendemos todos os dias, a qualquer hora."
+    );
 }
 
 #[tokio::test]
 async fn atendente_silences_one_contact_and_tells_the_owner_until_retomar() {
     let mut b = Bench::new(&["clientea"]).await;
     b.online("clientea");
-    b.deliver("clientea", json!({"id": "A-1", "from": C1, "body": "!atendente", "pushName": "Ana"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "A-1", "from": C1, "body": "!atendente", "pushName": "Ana"}),
+    );
     let sent = b.sends(2).await;
     assert_eq!(sent[0].to, qualify(C1));
     assert!(sent[0].text.contains("Chamei um atendente"));
-    assert_eq!(sent[1].to, qualify(ACCOUNT), "the owner is told on their own chat");
+    assert_eq!(
+        sent[1].to,
+        qualify(ACCOUNT),
+        "the owner is told on their own chat"
+    );
     assert!(sent[1].text.contains("Ana") && sent[1].text.contains("!retomar 5511999990001"));
-    b.deliver("clientea", json!({"id": "A-2", "from": C1, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "A-2", "from": C1, "body": "!menu"}),
+    );
     b.nothing_more("clientea").await;
-    b.deliver("clientea", json!({"id": "A-3", "from": C2, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "A-3", "from": C2, "body": "!menu"}),
+    );
     assert_eq!(b.send().await.to, qualify(C2), "others are still answered");
 
-    let note = |id: &str, body: &str| {
-        json!({"id": id, "from": ACCOUNT, "to": ACCOUNT, "fromMe": true, "body": body})
-    };
+    let note = |id: &str, body: &str| json!({"id": id, "from": ACCOUNT, "to": ACCOUNT, "fromMe": true, "body": body});
     b.deliver("clientea", note("O-1", "!retomar +55 11 99999-0001"));
     let resumed = b.send().await;
     assert_eq!(resumed.to, qualify(ACCOUNT));
     assert!(resumed.text.contains("5511999990001"), "{resumed:#?}");
-    b.deliver("clientea", json!({"id": "A-4", "from": C1, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "A-4", "from": C1, "body": "!menu"}),
+    );
     assert_eq!(b.send().await.text, MENU);
 
     b.deliver("clientea", note("O-2", "!pausar"));
     assert!(b.send().await.text.contains("Robô pausado"));
-    b.deliver("clientea", json!({"id": "A-5", "from": C2, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "A-5", "from": C2, "body": "!menu"}),
+    );
     b.deliver("clientea", note("O-3", "!retomar"));
-    assert!(b.send().await.text.contains("ligado de novo"), "A-5 got nothing");
+    assert!(
+        b.send().await.text.contains("ligado de novo"),
+        "A-5 got nothing"
+    );
     b.deliver("clientea", note("O-4", "!retomar abc"));
     assert!(b.send().await.text.contains("Não entendi o número"));
 }
@@ -83,17 +119,42 @@ async fn permission_denials_and_blocked_contacts() {
     grant(control, &tenant, "menu", None, Permission::Deny).unwrap();
     let bia = qualify(C2);
     grant(control, &tenant, "*", Some(&bia), Permission::Deny).unwrap();
-    b.deliver("clientea", json!({"id": "P-1", "from": C1, "body": "!menu"}));
-    assert_eq!(b.send().await.text, "🚫 Você não tem permissão para usar !menu.");
-    b.deliver("clientea", json!({"id": "P-2", "from": C1, "body": "!limpar"}));
-    assert_eq!(b.send().await.text, "🚫 Você não tem permissão para usar !limpar.");
-    b.deliver("clientea", json!({"id": "P-3", "from": C2, "body": "!saldo"}));
-    b.deliver("clientea", json!({"id": "P-4", "from": C2, "body": "cardápio"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "P-1", "from": C1, "body": "!menu"}),
+    );
+    assert_eq!(
+        b.send().await.text,
+        "🚫 Você não tem permissão para usar !menu."
+    );
+    b.deliver(
+        "clientea",
+        json!({"id": "P-2", "from": C1, "body": "!limpar"}),
+    );
+    assert_eq!(
+        b.send().await.text,
+        "🚫 Você não tem permissão para usar !limpar."
+    );
+    b.deliver(
+        "clientea",
+        json!({"id": "P-3", "from": C2, "body": "!saldo"}),
+    );
+    b.deliver(
+        "clientea",
+        json!({"id": "P-4", "from": C2, "body": "cardápio"}),
+    );
     b.nothing_more("clientea").await;
     let ana = qualify(C1);
     grant(control, &tenant, "menu", Some(&ana), Permission::Allow).unwrap();
-    b.deliver("clientea", json!({"id": "P-5", "from": C1, "body": "!menu"}));
-    assert_eq!(b.send().await.text, MENU, "the contact's rule beats the tenant's");
+    b.deliver(
+        "clientea",
+        json!({"id": "P-5", "from": C1, "body": "!menu"}),
+    );
+    assert_eq!(
+        b.send().await.text,
+        MENU,
+        "the contact's rule beats the tenant's"
+    );
 }
 
 #[tokio::test]
@@ -102,23 +163,39 @@ async fn two_tenants_with_different_command_sets_keep_their_own_history() {
     b.online("clientea");
     b.online("clienteb");
     let a = b.store.tenant(&b.tenant("clientea")).unwrap();
-    a.set_setting("comando.menu", "Cardápio da A: pastel").unwrap();
+    a.set_setting("comando.menu", "Cardápio da A: pastel")
+        .unwrap();
     a.set_setting("comando.saldo", "off").unwrap();
     for tenant in ["clientea", "clienteb"] {
-        b.deliver(tenant, json!({"id": format!("{tenant}-1"), "from": C1, "body": "!menu"}));
-        b.deliver(tenant, json!({"id": format!("{tenant}-2"), "from": C1, "body": "!saldo"}));
+        b.deliver(
+            tenant,
+            json!({"id": format!("{tenant}-1"), "from": C1, "body": "!menu"}),
+        );
+        b.deliver(
+            tenant,
+            json!({"id": format!("{tenant}-2"), "from": C1, "body": "!saldo"}),
+        );
     }
     let sent = b.sends(4).await;
     let of = |t: &str| -> Vec<String> {
-        sent.iter().filter(|s| s.tenant == t).map(|s| s.text.clone()).collect()
+        sent.iter()
+            .filter(|s| s.tenant == t)
+            .map(|s| s.text.clone())
+            .collect()
     };
     assert_eq!(of("clientea")[0], "Cardápio da A: pastel");
     assert!(of("clientea")[1].contains("comando desconhecido"));
     assert_eq!(of("clienteb"), [MENU, "Seu saldo, cliente: R$ 10,00"]);
     let bdb = b.store.tenant(&b.tenant("clienteb")).unwrap();
     let ids = |rows: Vec<HistoryEntry>| -> Vec<String> { rows.into_iter().map(|e| e.id).collect() };
-    assert_eq!(ids(a.history(None, 100).unwrap()), ["clientea-1", "clientea-2"]);
-    assert_eq!(ids(bdb.history(None, 100).unwrap()), ["clienteb-1", "clienteb-2"]);
+    assert_eq!(
+        ids(a.history(None, 100).unwrap()),
+        ["clientea-1", "clientea-2"]
+    );
+    assert_eq!(
+        ids(bdb.history(None, 100).unwrap()),
+        ["clienteb-1", "clienteb-2"]
+    );
 }
 
 #[tokio::test]
@@ -127,19 +204,33 @@ async fn greeting_on_first_contact_and_away_once_outside_hours() {
     b.online("clientea");
     let db = b.store.tenant(&b.tenant("clientea")).unwrap();
     db.set_setting("saudacao", "Bem-vinda, {nome}!").unwrap();
-    db.set_setting("ausencia", "Fechados. Horário: {horario}").unwrap();
+    db.set_setting("ausencia", "Fechados. Horário: {horario}")
+        .unwrap();
     // Open only on a day that is not today: closed now.
     let tz = jiff::tz::TimeZone::get("America/Sao_Paulo").unwrap();
-    let today = jiff::Timestamp::now().to_zoned(tz).weekday().to_sunday_zero_offset();
+    let today = jiff::Timestamp::now()
+        .to_zoned(tz)
+        .weekday()
+        .to_sunday_zero_offset();
     let other = ["dom", "seg", "ter", "qua", "qui", "sex", "sab"][(today as usize + 3) % 7];
-    db.set_setting("horario", &format!("{other} 08:00-18:00")).unwrap();
-    b.deliver("clientea", json!({"id": "H-1", "from": C1, "body": "oi", "pushName": "Ana"}));
+    db.set_setting("horario", &format!("{other} 08:00-18:00"))
+        .unwrap();
+    b.deliver(
+        "clientea",
+        json!({"id": "H-1", "from": C1, "body": "oi", "pushName": "Ana"}),
+    );
     let sent = b.sends(2).await;
     assert_eq!(sent[0].text, "Bem-vinda, Ana!");
     assert!(sent[1].text.starts_with("Fechados. Horário: "), "{sent:#?}");
-    b.deliver("clientea", json!({"id": "H-2", "from": C1, "body": "oi de novo"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "H-2", "from": C1, "body": "oi de novo"}),
+    );
     b.nothing_more("clientea").await;
-    b.deliver("clientea", json!({"id": "H-3", "from": C1, "body": "!horario"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "H-3", "from": C1, "body": "!horario"}),
+    );
     assert!(b.send().await.text.contains("Agora estamos fechados"));
 }
 
@@ -190,10 +281,19 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
     b.sessions_up(true);
     b.online("clientea");
     let sent = b.sends(2).await;
-    let menu = sent.iter().find(|s| s.text == MENU).expect("the journaled message");
+    let menu = sent
+        .iter()
+        .find(|s| s.text == MENU)
+        .expect("the journaled message");
     assert!(!menu.check_first);
-    let old = sent.iter().find(|s| s.id == "3EB0QUEUED").expect("the pending reply");
-    assert!(old.check_first, "checked against the chat before sending again");
+    let old = sent
+        .iter()
+        .find(|s| s.id == "3EB0QUEUED")
+        .expect("the pending reply");
+    assert!(
+        old.check_first,
+        "checked against the chat before sending again"
+    );
     b.nothing_more("clientea").await;
     assert!(db.pending_jobs().unwrap().is_empty());
     b.settled("clientea").await;
@@ -201,7 +301,10 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
     // A restart now sends nothing again, and the duplicate of K-1 is ignored.
     b.restart().await;
     b.online("clientea");
-    b.deliver("clientea", json!({"id": "K-1", "from": C1, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "K-1", "from": C1, "body": "!menu"}),
+    );
     b.nothing_more("clientea").await;
 }
 
@@ -209,7 +312,10 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
 async fn replies_wait_in_the_outbox_while_the_session_is_down() {
     let mut b = Bench::new(&["clientea"]).await;
     b.sessions_up(false);
-    b.deliver("clientea", json!({"id": "W-1", "from": C1, "body": "!menu"}));
+    b.deliver(
+        "clientea",
+        json!({"id": "W-1", "from": C1, "body": "!menu"}),
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let db = b.store.tenant(&b.tenant("clientea")).unwrap();
     assert_eq!(db.pending_outbox().unwrap().len(), 1);
