@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::client::catalog::Catalog;
 use crate::config::{self, Config};
 use crate::control::{self, Reply, Request};
 use crate::store::LogSink;
@@ -27,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the service: the admin session, every tenant, the control socket.
     Run,
-    /// Check the configuration and print it, secrets masked.
+    /// Check the configuration and the client commands; print them, secrets masked.
     CheckConfig,
     /// List the tenants with their session state.
     Tenants,
@@ -42,7 +43,7 @@ pub enum Command {
 /// Runs one subcommand; errors are printed for the operator.
 pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
     let outcome = match cli.command {
-        Command::CheckConfig => load(&cli.config).map(|c| print!("{}", c.display_masked())),
+        Command::CheckConfig => load(&cli.config).and_then(|c| check_config(&c)),
         Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
         Command::Run => load(&cli.config).and_then(|c| run(c, sink)),
         Command::Simulator { listen } => simulator(listen),
@@ -58,6 +59,28 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
 
 fn load(path: &std::path::Path) -> Result<Config, String> {
     Config::load(path).map_err(|e| e.to_string())
+}
+
+/// Prints the configuration, then checks `commands/*.toml` (a wrong file fails with
+/// its name, key and line).
+fn check_config(config: &Config) -> Result<(), String> {
+    print!("{}", config.display_masked());
+    let dir = &config.paths.commands;
+    if !dir.is_dir() {
+        println!(
+            "\n# comandos: a pasta {} não existe; clientes ficam sem comandos",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let catalog = Catalog::load(dir).map_err(|e| e.to_string())?;
+    let names: Vec<String> = catalog
+        .commands()
+        .iter()
+        .map(|c| format!("{}{}", config.admin.prefix, c.name))
+        .collect();
+    println!("\n# comandos ({}): {}", names.len(), names.join(" "));
+    Ok(())
 }
 
 fn run(config: Config, sink: &LogSink) -> Result<(), String> {

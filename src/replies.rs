@@ -20,13 +20,17 @@ pub fn back_again() -> &'static str {
 
 /// A contact asked for an AI command on a tenant without AI.
 pub fn ai_unavailable(prefix: &str) -> String {
-    format!("🤖 A IA não está disponível neste número. Mande {prefix}ajuda para ver os comandos.")
+    format!(
+        "🤖 A IA não está disponível neste número. \
+         Mande {prefix}ajuda para ver os comandos."
+    )
 }
 
 /// The owner paused the whole bot.
 pub fn paused(prefix: &str) -> String {
     format!(
-        "⏸️ Robô pausado: ninguém recebe respostas automáticas até você mandar {prefix}retomar."
+        "⏸️ Robô pausado: ninguém recebe respostas automáticas \
+         até você mandar {prefix}retomar."
     )
 }
 

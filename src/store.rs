@@ -2,9 +2,9 @@
 //!
 //! `data/control.redb` holds tenants, their permissions, and the audit log of operator
 //! commands. `data/tenants/<tenant>.redb` holds everything of one tenant (history,
-//! logs, outbox, processed ids, inbound journal, contacts, settings, plugin state), so a tenant can be
-//! backed up, restored or removed alone and no query of one tenant can reach another's
-//! rows. Callers see typed records only, never redb types.
+//! logs, outbox, processed ids, inbound journal, contacts, settings, plugin state), so
+//! a tenant can be backed up, restored or removed alone and no query of one tenant can
+//! reach another's rows. Callers see typed records only, never redb types.
 
 mod codec;
 mod control;

@@ -19,6 +19,19 @@ fn check_config_prints_the_validated_config() {
         shown.contains(&format!("data = \"{}\"", data.display())),
         "{shown}"
     );
+    assert!(shown.contains("# comandos: a pasta"), "{shown}");
+
+    std::fs::create_dir(dir.path().join("commands")).unwrap();
+    let bad = "[[command]]\nname = \"menu\"\nhelp = \"x\"\nreply = \"{nme}\"\n";
+    std::fs::write(dir.path().join("commands/loja.toml"), bad).unwrap();
+    let out = orbitbot(&config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("loja.toml") && err.contains("nme"), "{err}");
+    let good = "[[command]]\nname = \"menu\"\nhelp = \"x\"\nreply = \"{nome}\"\n";
+    std::fs::write(dir.path().join("commands/loja.toml"), good).unwrap();
+    let out = orbitbot(&config, &["check-config"]);
+    assert!(text(&out.stdout).contains("# comandos (1): !menu"));
 }
 
 #[test]

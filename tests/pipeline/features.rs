@@ -83,8 +83,7 @@ async fn atendente_silences_one_contact_and_tells_the_owner_until_retomar() {
     );
     assert_eq!(b.send().await.to, qualify(C2), "others are still answered");
 
-    let note = |id: &str, body: &str| json!({"id": id, "from": ACCOUNT, "to": ACCOUNT, "fromMe": true, "body": body});
-    b.deliver("clientea", note("O-1", "!retomar +55 11 99999-0001"));
+    b.deliver("clientea", self_note("O-1", "!retomar +55 11 99999-0001"));
     let resumed = b.send().await;
     assert_eq!(resumed.to, qualify(ACCOUNT));
     assert!(resumed.text.contains("5511999990001"), "{resumed:#?}");
@@ -94,18 +93,18 @@ async fn atendente_silences_one_contact_and_tells_the_owner_until_retomar() {
     );
     assert_eq!(b.send().await.text, MENU);
 
-    b.deliver("clientea", note("O-2", "!pausar"));
+    b.deliver("clientea", self_note("O-2", "!pausar"));
     assert!(b.send().await.text.contains("Robô pausado"));
     b.deliver(
         "clientea",
         json!({"id": "A-5", "from": C2, "body": "!menu"}),
     );
-    b.deliver("clientea", note("O-3", "!retomar"));
+    b.deliver("clientea", self_note("O-3", "!retomar"));
     assert!(
         b.send().await.text.contains("ligado de novo"),
         "A-5 got nothing"
     );
-    b.deliver("clientea", note("O-4", "!retomar abc"));
+    b.deliver("clientea", self_note("O-4", "!retomar abc"));
     assert!(b.send().await.text.contains("Não entendi o número"));
 }
 
@@ -327,4 +326,9 @@ async fn replies_wait_in_the_outbox_while_the_session_is_down() {
     b.settled("clientea").await;
     let state = db.outbox_entry(&sent.id).unwrap().unwrap().state;
     assert_eq!(state, OutboxState::Sent);
+}
+
+/// The owner's note-to-self.
+fn self_note(id: &str, body: &str) -> serde_json::Value {
+    json!({"id": id, "from": ACCOUNT, "to": ACCOUNT, "fromMe": true, "body": body})
 }
