@@ -154,6 +154,14 @@ pub enum SessionState {
 }
 
 impl SessionState {
+    /// Whether a session in this state has ended (its task is gone).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::LoggedOut | Self::QrExpired | Self::Stopped | Self::Failed
+        )
+    }
+
     /// Every state, in the order of DESIGN.md §5.
     pub const ALL: [SessionState; 11] = [
         Self::Starting,

@@ -217,6 +217,7 @@ fn outbox_is_idempotent_and_ordered() {
         created_ms: 5,
         state: OutboxState::Pending,
         attempts: 0,
+        low_priority: false,
     };
     assert!(db.enqueue(&out("R2")).unwrap());
     assert!(db.enqueue(&out("R1")).unwrap());

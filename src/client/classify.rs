@@ -104,7 +104,7 @@ pub fn classify(m: &InboundMessage, me: &Me) -> Class {
             mentioned: m.mentions.iter().any(|x| me.is(x)),
             chat: chat_text,
         },
-        ChatKind::User | ChatKind::Lid if me.is(&chat_text) => Class::OwnerNote,
+        ChatKind::User | ChatKind::Lid if me.is(&chat_text) => Class::Ignore("own chat"),
         ChatKind::User | ChatKind::Lid => Class::Direct { chat: chat_text },
     }
 }

@@ -178,7 +178,7 @@ impl Outcome {
 
 /// The message id of reply number `slot` to message `source` of `tenant`: `3EB0`
 /// and 16 hex digits, like WhatsApp Web's own ids.
-pub(super) fn reply_id(tenant: &TenantId, source: &str, slot: usize) -> String {
+pub fn reply_id(tenant: &TenantId, source: &str, slot: usize) -> String {
     format!("{}{slot:X}", reply_prefix(tenant, source))
 }
 
@@ -193,7 +193,7 @@ fn reply_prefix(tenant: &TenantId, source: &str) -> String {
 }
 
 /// Whether a message is older than the stale window.
-pub(super) fn is_stale(config: &Config, msg: &InboundMessage, now_ms: u64) -> bool {
+pub fn is_stale(config: &Config, msg: &InboundMessage, now_ms: u64) -> bool {
     let window = u64::try_from(config.limits.stale_after.as_millis()).unwrap_or(u64::MAX);
     msg.t
         .is_some_and(|t| t.saturating_mul(1_000).saturating_add(window) < now_ms)
@@ -293,7 +293,7 @@ fn back_again(
     to: &str,
     out: &mut Outcome,
 ) -> StoreResult<()> {
-    if s.live.contains(from) || bot_paused(s, Some(from), out)? {
+    if s.live.contains(from) || blocked(s, Some(from)) || bot_paused(s, Some(from), out)? {
         return Ok(());
     }
     let last = out.get_time(s.db, kv::BACK, from)?;

@@ -6,7 +6,7 @@ use super::classify::normal;
 use super::handle::{ATTENDANT_MS, Outcome, Scene, Target, enabled, kv, may_use, vars};
 use super::words::parse_command;
 use crate::bridge::event::InboundMessage;
-use crate::chat::PhoneNumber;
+use crate::chat::{ChatId, PhoneNumber};
 use crate::replies;
 use crate::store::{KvWrite, StoreResult};
 
@@ -82,6 +82,17 @@ fn attendant(s: &Scene<'_>, t: &Target<'_>, out: &mut Outcome) -> StoreResult<()
     Ok(())
 }
 
+/// The contact a `!retomar` names: a phone number, or an address (a LID) as the owner
+/// was shown it; mapped to the contact's canonical id.
+fn contact_of(s: &Scene<'_>, text: &str) -> StoreResult<Option<String>> {
+    let address = match (PhoneNumber::parse(text), ChatId::parse(text)) {
+        (Ok(phone), _) => phone.chat_id().to_string(),
+        (_, Ok(chat)) => chat.to_string(),
+        _ => return Ok(None),
+    };
+    Ok(Some(s.db.canonical_chat(&address)?))
+}
+
 /// The owner's note-to-self: `!pausar`, `!retomar [numero]`; any other note is ignored.
 pub(super) fn owner_note(
     s: &Scene<'_>,
@@ -106,14 +117,14 @@ pub(super) fn owner_note(
             out.kv.push(KvWrite::Remove(key.0, key.1));
             replies::resumed().to_owned()
         }
-        ("retomar", Some(number)) => match PhoneNumber::parse(number) {
-            Ok(phone) => {
-                let contact = phone.chat_id().to_string();
-                out.kv
-                    .push(KvWrite::Remove(kv::ATTENDANT.to_owned(), contact));
-                replies::resumed_contact(phone.as_str())
+        ("retomar", Some(number)) => match contact_of(s, number)? {
+            Some(contact) => {
+                let shown = replies::resumed_contact(contact.trim_end_matches("@c.us"));
+                let key = (kv::ATTENDANT.to_owned(), contact);
+                out.kv.push(KvWrite::Remove(key.0, key.1));
+                shown
             }
-            Err(_) => replies::resume_usage(prefix),
+            None => replies::resume_usage(prefix),
         },
         _ => return Ok(()),
     };

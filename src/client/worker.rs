@@ -106,7 +106,14 @@ impl Worker {
                     online = true;
                 }
                 SessionEvent::Inbound { event, .. } => self.update(&db, event).await,
-                SessionEvent::SendDone { id, result, .. } => self.sent(&db, &id, result).await,
+                SessionEvent::SendDone {
+                    id, result, unsent, ..
+                } => self.sent(&db, &id, result, unsent).await,
+                SessionEvent::State { state, .. } if state.is_terminal() => {
+                    // NOTE: a session that ended reports nothing more; whatever it held
+                    // goes again with the next one (checked against the chat first).
+                    self.handed.clear();
+                }
                 SessionEvent::State { .. } | SessionEvent::Qr { .. } => {}
                 SessionEvent::PairCode { .. } => {}
             }
@@ -134,6 +141,7 @@ impl Worker {
         let mut arrivals = Vec::new();
         let mut own = Vec::new();
         let mut jobs = Vec::new();
+        let taken: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
         for mut msg in messages {
             let truncated = cap_text(&mut msg);
             let class = classify(&msg, &self.me);
@@ -149,7 +157,8 @@ impl Worker {
             jobs.push((job, has_sender));
         }
         let now = crate::clock::now_ms();
-        let arrived = match write(db, move |db| db.receive(arrivals.clone(), now)).await {
+        let receive = move |db: &TenantDb| db.receive(arrivals.clone(), &taken, now);
+        let arrived = match write(db, receive).await {
             Ok(arrived) => arrived,
             Err(e) => {
                 error!(error = %e, "messages could not be recorded; they stay unanswered");
@@ -222,8 +231,24 @@ impl Worker {
         Some((arrival, job, has_sender))
     }
 
-    /// Handles journaled messages left by a run that stopped before answering them.
+    /// Handles what a run that stopped left: messages spooled by the session but not
+    /// recorded, then journaled messages not yet answered.
     async fn recover(&mut self, db: &Arc<TenantDb>) {
+        match read(db, |db| db.spooled()).await {
+            Ok(spooled) if !spooled.is_empty() => {
+                info!(
+                    messages = spooled.len(),
+                    "taking messages spooled before a restart"
+                );
+                let messages = spooled
+                    .iter()
+                    .filter_map(|bytes| serde_json::from_slice(bytes).ok())
+                    .collect();
+                self.take(db, messages).await;
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "spool unreadable"),
+        }
         let pending = match read(db, |db| db.pending_jobs()).await {
             Ok(pending) => pending,
             Err(e) => return warn!(error = %e, "journal unreadable"),
@@ -346,14 +371,21 @@ impl Worker {
         for entry in missing {
             let opts = SendOpts {
                 check_first: true,
-                low_priority: false,
+                low_priority: entry.low_priority,
             };
             self.hand(entry, opts);
         }
     }
 
-    /// A send finished: the outbox entry is sent once its last part went, or failed.
-    async fn sent(&mut self, db: &Arc<TenantDb>, id: &str, result: Result<(), String>) {
+    /// A send finished: the outbox entry is sent once its last part went, or failed;
+    /// one the session never tried stays pending for the next session.
+    async fn sent(
+        &mut self,
+        db: &Arc<TenantDb>,
+        id: &str,
+        result: Result<(), String>,
+        unsent: bool,
+    ) {
         let base = id.rsplit_once('-').map_or(id, |(base, _)| base).to_owned();
         let Ok(Some(entry)) = read(db, {
             let base = base.clone();
@@ -363,6 +395,10 @@ impl Worker {
         else {
             return;
         };
+        if unsent {
+            self.handed.remove(&base);
+            return debug!(id, "reply not sent before the session ended; kept pending");
+        }
         let parts = split_message(&entry.text, MAX_MESSAGE_CHARS).len();
         let state = match result {
             Ok(()) if id == part_id(&base, parts.saturating_sub(1)) => OutboxState::Sent,
@@ -399,9 +435,11 @@ impl Worker {
                 .await
             }
             BridgeEvent::Edit {
-                id: Some(id), text, ..
+                id: Some(id),
+                text: Some(text),
+                ..
             } => {
-                let (text, cut) = capped(text.unwrap_or_default());
+                let (text, cut) = capped(text);
                 write(db, move |db| {
                     db.update_message(&id, |e| {
                         e.text = Some(text.clone());
@@ -461,6 +499,7 @@ fn outbox(reply: &handle::Reply, now_ms: u64) -> OutboxEntry {
         created_ms: now_ms,
         state: OutboxState::Pending,
         attempts: 0,
+        low_priority: reply.low_priority,
     }
 }
 

@@ -109,6 +109,10 @@ impl SendQueue {
 
     /// Removes the front message and reports how its send ended.
     pub(super) async fn finish(&mut self, ctx: &Ctx, result: Result<(), String>) {
+        self.finish_front(ctx, result, false).await;
+    }
+
+    async fn finish_front(&mut self, ctx: &Ctx, result: Result<(), String>, unsent: bool) {
         let Some(done) = self.items.pop_front() else {
             return;
         };
@@ -118,14 +122,16 @@ impl SendQueue {
             tenant,
             id: done.id,
             result,
+            unsent,
         };
         ctx.publish(event).await;
     }
 
-    /// Reports every queued message as failed and empties the queue.
+    /// Reports every queued message as not sent (the session ends) and empties the
+    /// queue.
     pub(super) async fn fail_all(&mut self, ctx: &Ctx, why: &str) {
         while !self.items.is_empty() {
-            self.finish(ctx, Err(why.to_owned())).await;
+            self.finish_front(ctx, Err(why.to_owned()), true).await;
         }
     }
 

@@ -10,7 +10,7 @@ use super::pace::Pacer;
 use super::process::{ProfileGuard, claim_profile};
 use super::queue::{Body, SendQueue};
 use super::supervisor::{Command, Ctx, Exit, SessionEvent};
-use crate::bridge::event::BridgeEvent;
+use crate::bridge::event::{BridgeEvent, Envelope};
 use crate::bridge::page::{CallError, Media, Page};
 use crate::tenant::SessionState;
 
@@ -136,12 +136,40 @@ impl<'a> Round<'a> {
                 boot = batch.boot;
                 cursor = 0;
             }
+            self.spool(&batch.events).await;
             for envelope in batch.events {
                 cursor = envelope.seq;
                 if let Some(exit) = self.on_event(envelope.event, page).await {
                     return exit;
                 }
             }
+        }
+    }
+
+    /// Keeps a batch's messages in the tenant's store before the next poll tells the
+    /// page it may drop them: a crash in between loses none (the pipeline takes the
+    /// spool at its next start).
+    async fn spool(&self, events: &[Envelope]) {
+        let Some(store) = self.ctx.store.clone() else {
+            return;
+        };
+        let messages: Vec<(String, Vec<u8>)> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                BridgeEvent::Message(m) => Some((m.id.clone(), serde_json::to_vec(m).ok()?)),
+                _ => None,
+            })
+            .collect();
+        if messages.is_empty() {
+            return;
+        }
+        let tenant = self.ctx.spec.tenant.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            store.tenant(&tenant).and_then(|db| db.spool(&messages))
+        })
+        .await;
+        if !matches!(written, Ok(Ok(()))) {
+            warn!("messages not spooled; a crash now could lose them");
         }
     }
 

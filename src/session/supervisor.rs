@@ -182,6 +182,9 @@ pub enum SessionEvent {
         id: String,
         /// How it ended.
         result: Result<(), String>,
+        /// The session ended before trying it (stopped, logged out, ...): it was not
+        /// sent and may be sent by a later session.
+        unsent: bool,
     },
 }
 

@@ -32,6 +32,8 @@ const PLUGIN_KV: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("pl
 const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
 /// Inbound messages claimed and not yet fully handled (their replies not yet queued).
 const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
+/// Messages as the session took them from the page, until the pipeline records them.
+const SPOOL: TableDefinition<&str, &[u8]> = TableDefinition::new("spool");
 
 /// A media attachment as history keeps it: a reference, never the bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +124,9 @@ pub struct OutboxEntry {
     /// Send attempts so far.
     #[serde(default)]
     pub attempts: u32,
+    /// Waits behind normal sends (a "voltamos" after downtime).
+    #[serde(default)]
+    pub low_priority: bool,
 }
 
 /// One person the tenant talks with, known by phone, LID or both.
@@ -171,6 +176,7 @@ impl TenantDb {
         txn.open_table(PLUGIN_KV)?;
         txn.open_table(SETTINGS)?;
         txn.open_table(INBOX)?;
+        txn.open_table(SPOOL)?;
         txn.commit()?;
         Ok(TenantDb {
             db,

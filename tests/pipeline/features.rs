@@ -264,7 +264,7 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
         sender: Some(sighting),
         job: Some(serde_json::to_vec(&job).unwrap()),
     };
-    db.receive(vec![arrival], 1).unwrap();
+    db.receive(vec![arrival], &[], 1).unwrap();
     // ... and a reply queued before the crash, which may or may not have gone out.
     let queued = OutboxEntry {
         id: "3EB0QUEUED".into(),
@@ -274,12 +274,19 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
         created_ms: 1,
         state: OutboxState::Pending,
         attempts: 0,
+        low_priority: false,
     };
     db.complete(&[], &[queued], &[]).unwrap();
+    // ... and a message the session took from the page but the pipeline never saw.
+    let spooled = super::message(json!({"id": "K-2", "from": C2, "body": "!saldo"}));
+    let bytes = serde_json::to_vec(&spooled).unwrap();
+    db.spool(&[("K-2".to_owned(), bytes)]).unwrap();
 
     b.sessions_up(true);
     b.online("clientea");
-    let sent = b.sends(2).await;
+    let sent = b.sends(3).await;
+    let saldo = sent.iter().find(|s| s.text.starts_with("Seu saldo"));
+    assert_eq!(saldo.expect("the spooled message").to, qualify(C2));
     let menu = sent
         .iter()
         .find(|s| s.text == MENU)
@@ -295,6 +302,7 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
     );
     b.nothing_more("clientea").await;
     assert!(db.pending_jobs().unwrap().is_empty());
+    assert!(db.spooled().unwrap().is_empty());
     b.settled("clientea").await;
 
     // A restart now sends nothing again, and the duplicate of K-1 is ignored.

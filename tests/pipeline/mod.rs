@@ -188,6 +188,7 @@ impl Bench {
                     tenant: tenant.clone(),
                     id: id.clone(),
                     result: Ok(()),
+                    unsent: false,
                 };
                 let _ = sent.send(Sent {
                     tenant: tenant.to_string(),

@@ -2,7 +2,10 @@
 //! one transaction), completions (replies queued and journal cleared in one
 //! transaction), and our own messages as they come back.
 //!
-//! NOTE: a message is claimed and journaled in the same commit that records it, and
+//! NOTE: the session spools each message before it acknowledges it to the page, so a
+//! crash between the page and the pipeline loses nothing; the pipeline's arrival
+//! commit clears the spool. A message is claimed and journaled in the same commit that
+//! records it, and
 //! its journal entry goes in the same commit that queues its replies. A crash between
 //! the two leaves the journal entry, which is handled again on the next start: no
 //! reply is lost, and none is queued twice.
@@ -11,7 +14,7 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::{
     CONTACTS, HISTORY, HISTORY_BY_CHAT, HISTORY_ORDER, HistoryEntry, INBOX, LIDS, OUTBOX,
-    OUTBOX_ORDER, OutboxEntry, PLUGIN_KV, PROCESSED, TenantDb, merge_contacts, new_contact,
+    OUTBOX_ORDER, OutboxEntry, PLUGIN_KV, PROCESSED, SPOOL, TenantDb, merge_contacts, new_contact,
     read_contact, take_contact,
 };
 use crate::store::StoreResult;
@@ -66,12 +69,49 @@ pub enum KvWrite {
 }
 
 impl TenantDb {
-    /// Records, claims and journals inbound messages in one transaction.
-    pub fn receive(&self, arrivals: Vec<Arrival>, now_ms: u64) -> StoreResult<Vec<Arrived>> {
+    /// Keeps messages taken from the page (by id, encoded by the caller) until the
+    /// pipeline has them: one transaction.
+    pub fn spool(&self, messages: &[(String, Vec<u8>)]) -> StoreResult<()> {
+        let txn = self.begin_write()?;
+        {
+            let mut spool = txn.open_table(SPOOL)?;
+            for (id, bytes) in messages {
+                spool.insert(id.as_str(), bytes.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Messages spooled and not yet received (left by a crash).
+    pub fn spooled(&self) -> StoreResult<Vec<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let spool = txn.open_table(SPOOL)?;
+        let mut out = Vec::new();
+        for row in spool.iter()? {
+            out.push(row?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Records, claims and journals inbound messages, and clears the spool of every
+    /// message the pipeline took (`taken`, kept or not), in one transaction.
+    pub fn receive(
+        &self,
+        arrivals: Vec<Arrival>,
+        taken: &[String],
+        now_ms: u64,
+    ) -> StoreResult<Vec<Arrived>> {
         let txn = self.begin_write()?;
         let mut out = Vec::with_capacity(arrivals.len());
         for arrival in arrivals {
             out.push(receive_one(&txn, arrival, now_ms)?);
+        }
+        {
+            let mut spool = txn.open_table(SPOOL)?;
+            for id in taken {
+                spool.remove(id.as_str())?;
+            }
         }
         txn.commit()?;
         Ok(out)
