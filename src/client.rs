@@ -21,5 +21,6 @@ pub mod template;
 pub mod words;
 mod worker;
 
+pub use handle::{is_stale, reply_id};
 pub use pipeline::{Outlet, Pipeline};
 pub use worker::TEXT_CAP;
