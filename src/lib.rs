@@ -19,6 +19,7 @@
 //! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
 //!   history, exactly-once replies.
 //! - [`replies`]: every pt-BR text written to a WhatsApp chat.
+//! - [`qr`]: QR codes for linking an account, as a PNG image or drawn in a terminal.
 
 pub mod bridge;
 pub mod chat;
@@ -27,6 +28,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod qr;
 pub mod replies;
 pub mod run;
 pub mod session;
