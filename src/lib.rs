@@ -19,6 +19,8 @@
 //! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
 //!   history, exactly-once replies.
 //! - [`replies`]: every pt-BR text written to a WhatsApp chat.
+//! - [`qr`]: QR codes for linking an account, as a PNG image or drawn in a terminal.
+//! - [`procmem`]: the memory (PSS) of a process group, for `!status`.
 
 pub mod bridge;
 pub mod chat;
@@ -27,6 +29,8 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod procmem;
+pub mod qr;
 pub mod replies;
 pub mod run;
 pub mod session;
