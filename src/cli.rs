@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::chat::PhoneNumber;
 use crate::client::catalog::Catalog;
 use crate::config::{self, Config};
 use crate::control::{self, Reply, Request};
@@ -27,7 +28,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service: the admin session, every tenant, the control socket.
-    Run,
+    Run {
+        /// Link the admin account with a pairing code for this phone instead of a QR.
+        #[arg(long, value_name = "PHONE")]
+        pair: Option<String>,
+    },
     /// Check the configuration and the client commands; print them, secrets masked.
     CheckConfig,
     /// List the tenants with their session state.
@@ -45,7 +50,7 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
     let outcome = match cli.command {
         Command::CheckConfig => load(&cli.config).and_then(|c| check_config(&c)),
         Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
-        Command::Run => load(&cli.config).and_then(|c| run(c, sink)),
+        Command::Run { pair } => load(&cli.config).and_then(|c| run(c, sink, pair.as_deref())),
         Command::Simulator { listen } => simulator(listen),
     };
     match outcome {
@@ -83,10 +88,14 @@ fn check_config(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn run(config: Config, sink: &LogSink) -> Result<(), String> {
+fn run(config: Config, sink: &LogSink, pair: Option<&str>) -> Result<(), String> {
+    let pair = pair
+        .map(PhoneNumber::parse)
+        .transpose()
+        .map_err(|e| format!("--pair: {e}"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime
-        .block_on(crate::run::run(std::sync::Arc::new(config), sink))
+        .block_on(crate::run::run(std::sync::Arc::new(config), sink, pair))
         .map_err(|e| e.to_string())
 }
 

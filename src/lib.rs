@@ -19,9 +19,12 @@
 //! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
 //!   history, exactly-once replies.
 //! - [`replies`]: every pt-BR text written to a WhatsApp chat.
+//! - [`admin`]: the operator's control plane: commands from the admin chat, QR
+//!   delivery, alerts, the admin QR on the terminal.
 //! - [`qr`]: QR codes for linking an account, as a PNG image or drawn in a terminal.
 //! - [`procmem`]: the memory (PSS) of a process group, for `!status`.
 
+pub mod admin;
 pub mod bridge;
 pub mod chat;
 pub mod cli;

@@ -105,3 +105,148 @@ pub fn any_time() -> &'static str {
 pub fn unnamed_contact() -> &'static str {
     "cliente"
 }
+
+/// An admin-chat message that is not a command.
+pub fn admin_hint(prefix: &str) -> String {
+    format!("Sou o orbitbot. Mande {prefix}ajuda para ver os comandos.")
+}
+
+/// A command that arrived after the stale window (orbitbot was down): not run.
+pub fn late_command(command: &str) -> String {
+    format!("⏱️ \"{command}\" chegou atrasado e não foi executado. Mande de novo se ainda quiser.")
+}
+
+/// To someone who is not an operator (once a day).
+pub fn not_an_operator() -> &'static str {
+    "Olá! Este número é de uso interno e não responde mensagens. 🙏"
+}
+
+/// A command used the wrong way: what is wrong, the usage and the help.
+pub fn usage(what: &str, usage: &str, help: &str) -> String {
+    format!("⚠️ {what}\nUso: {usage}\n{help}")
+}
+
+/// Something broke inside a command.
+pub fn internal_error() -> &'static str {
+    "❌ Erro interno ao executar o comando; os detalhes estão no log do servidor."
+}
+
+/// A command needs a tenant and got none.
+pub fn missing_tenant() -> &'static str {
+    "Falta o nome do cliente."
+}
+
+/// A count argument out of range.
+pub fn bad_count(text: &str, max: usize) -> String {
+    format!("\"{text}\" não é uma quantidade válida: use um número de 1 a {max}.")
+}
+
+/// The header of the operator's `!ajuda`.
+pub fn admin_help_header() -> &'static str {
+    "📋 *Comandos do operador*"
+}
+
+/// A tenant name with a space in it (`!novo cliente X`).
+pub fn name_with_space(rule: &str) -> String {
+    format!("O nome do cliente não pode ter espaços. {rule}")
+}
+
+/// `!novo` beyond `[limits] max_tenants`.
+pub fn too_many_tenants(max: u32) -> String {
+    format!("🚫 Limite de {max} clientes atingido ([limits] max_tenants).")
+}
+
+/// `!novo` done: the QR follows.
+pub fn created(tenant: &str, pairing: bool) -> String {
+    let how = if pairing {
+        "o QR e o código de pareamento chegam"
+    } else {
+        "o QR chega"
+    };
+    format!("✅ Cliente {tenant} criado. Abrindo o WhatsApp Web; {how} em instantes.")
+}
+
+/// `!qr` on a tenant: a new attempt starts.
+pub fn new_attempt(tenant: &str) -> String {
+    format!("🔄 Gerando um QR novo para {tenant}…")
+}
+
+/// `!qr` on a tenant that is linked.
+pub fn already_online(tenant: &str) -> String {
+    format!("{tenant} já está online; não precisa de QR.")
+}
+
+/// The caption of a QR image (keep: tenant id, `#<seq>`, `válido até`).
+pub fn qr_caption(tenant: &str, seq: u32, until: &str) -> String {
+    format!(
+        "📱 QR de {tenant} #{seq} — válido até {until}. No celular do cliente: WhatsApp › \
+         Aparelhos conectados › Conectar aparelho."
+    )
+}
+
+/// A pairing code (keep: `código`, `XXXX-XXXX`).
+pub fn pair_code(tenant: &str, code: &str) -> String {
+    format!(
+        "🔢 Código de pareamento de {tenant}: {code}\nNo celular do cliente: WhatsApp › \
+         Aparelhos conectados › Conectar com número de telefone."
+    )
+}
+
+/// A link attempt ran out of codes (keep: `expirou`, `!qr <tenant>`).
+pub fn qr_expired(prefix: &str, tenant: &str) -> String {
+    format!("⌛ O QR de {tenant} expirou. Para um novo, mande {prefix}qr {tenant}")
+}
+
+/// A tenant got linked (keep: tenant id, `online`).
+pub fn online(tenant: &str, phone: Option<&str>) -> String {
+    match phone {
+        Some(phone) => format!("✅ {tenant} online (+{phone})"),
+        None => format!("✅ {tenant} online"),
+    }
+}
+
+/// The phone removed a tenant's device (keep: `desconectado`).
+pub fn logged_out(prefix: &str, tenant: &str) -> String {
+    format!("📴 {tenant} foi desconectado pelo celular — use {prefix}qr {tenant}")
+}
+
+/// A tenant's browser crashed too often.
+pub fn failed(prefix: &str, tenant: &str, why: &str) -> String {
+    format!("❌ {tenant} falhou e parou de tentar ({why}). Use {prefix}iniciar {tenant}")
+}
+
+/// A tenant's browser crashed; it restarts.
+pub fn crashed(tenant: &str, why: &str) -> String {
+    format!("⚠️ {tenant}: o navegador caiu ({why}); reiniciando sozinho.")
+}
+
+/// WhatsApp Web was opened elsewhere for a tenant.
+pub fn conflict(prefix: &str, tenant: &str) -> String {
+    format!(
+        "⚠️ {tenant}: o WhatsApp Web foi aberto em outro lugar. \
+         Use {prefix}iniciar {tenant} para retomar aqui."
+    )
+}
+
+/// WhatsApp Web cannot be reached for a tenant.
+pub fn unreachable(tenant: &str) -> String {
+    format!("⚠️ {tenant}: sem conexão com o WhatsApp Web; tentando de novo.")
+}
+
+/// Sends of a tenant fail.
+pub fn sends_failing(tenant: &str, why: &str) -> String {
+    format!("⚠️ {tenant}: mensagens não estão saindo ({why}).")
+}
+
+/// The disk holding the data folder is nearly full.
+pub fn disk_full(free: &str, percent: u64) -> String {
+    format!("💾 Disco quase cheio: restam {free} ({percent}%). Libere espaço.")
+}
+
+/// After orbitbot started again (keep: `reiniciado`, the sessions).
+pub fn restarted(sessions: &[String]) -> String {
+    match sessions.is_empty() {
+        true => "🔄 orbitbot reiniciado. Nenhum cliente ainda.".to_owned(),
+        false => format!("🔄 orbitbot reiniciado. Sessões:\n{}", sessions.join("\n")),
+    }
+}

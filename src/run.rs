@@ -14,7 +14,9 @@ use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
+use crate::admin::Admin;
 use crate::bridge::event::BridgeEvent;
+use crate::chat::PhoneNumber;
 use crate::client::catalog::{Catalog, CatalogError};
 use crate::client::{Outlet, Pipeline};
 use crate::config::Config;
@@ -51,7 +53,13 @@ pub enum RunError {
 }
 
 /// Runs until a shutdown signal arrives.
-pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
+/// With `pair`, the admin account is linked by a pairing code for that phone instead
+/// of a QR.
+pub async fn run(
+    config: Arc<Config>,
+    sink: &LogSink,
+    pair: Option<PhoneNumber>,
+) -> Result<(), RunError> {
     for dir in [&config.paths.tokens, &config.paths.backups] {
         make_dir(dir)?;
     }
@@ -71,9 +79,23 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
         events,
     )?);
     let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
-    let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog);
+    let pipeline = Arc::new(Pipeline::new(
+        Arc::clone(&config),
+        Arc::clone(&store),
+        outlet,
+        catalog,
+    ));
+    let admin = Arc::new(Admin::new(
+        Arc::clone(&config),
+        Arc::clone(&store),
+        Arc::clone(&sessions),
+        Arc::clone(&pipeline),
+        pair,
+    ));
+    let (to_admin, admin_events) = mpsc::unbounded_channel();
+    let admin_task = tokio::spawn(Arc::clone(&admin).run(admin_events));
     let (end_routing, routing) = watch::channel(false);
-    let router = tokio::spawn(route(inbound, pipeline, routing));
+    let router = tokio::spawn(route(inbound, Arc::clone(&pipeline), to_admin, routing));
     sessions.start(&TenantId::admin());
     let resumed = sessions.resume()?;
 
@@ -92,6 +114,11 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
     sessions.stop_all().await;
     let _ = end_routing.send(true);
     let _ = router.await;
+    let _ = admin_task.await;
+    drop(admin);
+    if let Ok(pipeline) = Arc::try_unwrap(pipeline) {
+        pipeline.shutdown().await;
+    }
     drop(sessions);
     let _ = std::fs::remove_file(&socket);
     sink.flush();
@@ -101,32 +128,33 @@ pub async fn run(config: Arc<Config>, sink: &LogSink) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Hands session events to the client pipeline until the sessions are stopped, then
-/// lets the pipeline finish what it holds.
+/// Hands session events to the client pipeline and the admin plane until the
+/// sessions are stopped.
 async fn route(
     mut events: mpsc::Receiver<SessionEvent>,
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
+    admin: mpsc::UnboundedSender<SessionEvent>,
     mut end: watch::Receiver<bool>,
 ) {
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Some(event) => forward(&pipeline, event),
+                Some(event) => forward(&pipeline, &admin, event),
                 None => break,
             },
             _ = end.wait_for(|end| *end) => {
                 while let Ok(event) = events.try_recv() {
-                    forward(&pipeline, event);
+                    forward(&pipeline, &admin, event);
                 }
                 break;
             }
         }
     }
-    pipeline.shutdown().await;
 }
 
-/// Until the admin plane takes them, the admin session's events are logged.
-fn forward(pipeline: &Pipeline, event: SessionEvent) {
+/// The admin plane gets the admin session's events and the tenants' lifecycle
+/// events; the pipeline gets the tenants' events.
+fn forward(pipeline: &Pipeline, admin: &mpsc::UnboundedSender<SessionEvent>, event: SessionEvent) {
     match &event {
         SessionEvent::Qr { tenant, seq, .. } => info!(%tenant, seq, "QR code shown"),
         SessionEvent::Online { tenant, .. } => info!(%tenant, "online"),
@@ -134,7 +162,13 @@ fn forward(pipeline: &Pipeline, event: SessionEvent) {
             tenant,
             event: BridgeEvent::Message(m),
         } => debug!(%tenant, id = %m.id, kind = %m.kind, from_me = m.from_me, "message"),
+        SessionEvent::PairCode { tenant, .. } => info!(%tenant, "pairing code shown"),
         other => debug!(event = ?other, "session event"),
+    }
+    let tenant_message =
+        matches!(event, SessionEvent::Inbound { .. }) && !event.tenant().is_admin();
+    if !tenant_message {
+        let _ = admin.send(event.clone());
     }
     pipeline.dispatch(event);
 }

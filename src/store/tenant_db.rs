@@ -307,6 +307,27 @@ impl TenantDb {
         Ok(out)
     }
 
+    /// How many messages were recorded with a time at or after `since_ms` (looking at
+    /// the newest `cap` rows at most), and the time of the newest.
+    pub fn activity_since(&self, since_ms: u64, cap: usize) -> StoreResult<(usize, Option<u64>)> {
+        let txn = self.db.begin_read()?;
+        let order = txn.open_table(HISTORY_ORDER)?;
+        let history = txn.open_table(HISTORY)?;
+        let (mut count, mut newest) = (0, None);
+        for row in order.range(..)?.rev().take(cap) {
+            let id = row?.1.value().to_owned();
+            let Some(v) = history.get(id.as_str())? else {
+                continue;
+            };
+            let entry: HistoryEntry = decode("history", v.value())?;
+            newest = newest.max(Some(entry.t_ms));
+            if entry.t_ms >= since_ms {
+                count += 1;
+            }
+        }
+        Ok((count, newest))
+    }
+
     /// Appends log records, pruning the oldest beyond the tenant's bound.
     pub fn append_logs(&self, records: &[LogRecord]) -> StoreResult<()> {
         let mut txn = self.begin_write()?;

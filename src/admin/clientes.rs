@@ -1,0 +1,43 @@
+//! `!clientes`: every tenant with its state and number.
+
+use super::registry::{Answer, BoxFuture, Invocation, Spec};
+use super::{Admin, Asker, Out};
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "clientes",
+    aliases: &["clients", "lista"],
+    usage: "",
+    help: "Lista os clientes com estado e número.",
+    about_tenant: false,
+    run: start,
+};
+
+fn start<'a>(admin: &'a Admin, _: &'a Asker, _: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin)))
+}
+
+fn run(admin: &Admin) -> Answer {
+    let tenants = admin.store.control().tenants()?;
+    if tenants.is_empty() {
+        let prefix = &admin.config.admin.prefix;
+        return Ok(vec![Out::Text(format!(
+            "Nenhum cliente ainda. Crie com {prefix}novo <cliente>."
+        ))]);
+    }
+    let lines: Vec<String> = tenants
+        .iter()
+        .map(|t| {
+            let phone = t
+                .phone
+                .as_deref()
+                .map_or(String::new(), |p| format!(" (+{p})"));
+            format!("• {} — {}{phone}", t.id, t.state)
+        })
+        .collect();
+    Ok(vec![Out::Text(format!(
+        "👥 {} clientes\n{}",
+        tenants.len(),
+        lines.join("\n")
+    ))])
+}

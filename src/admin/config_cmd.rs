@@ -1,0 +1,67 @@
+//! `!config <cliente> <chave> [valor|padrao]`: one of the tenant's documented
+//! settings, validated; without a value, shows it.
+
+use super::registry::{
+    Answer, BoxFuture, CommandError, Invocation, Spec, existing, rest_after, tenant_arg,
+};
+use super::{Admin, Asker, Out};
+use crate::client::settings::{KEYS, SettingKey, validate};
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "config",
+    aliases: &["configurar", "set"],
+    usage: "<cliente> <chave> [valor|padrao]",
+    help: "Muda um ajuste do cliente (grupos, horario, ausencia, saudacao, comando.<nome>, ...).",
+    about_tenant: true,
+    run: start,
+};
+
+fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, inv)))
+}
+
+fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    let id = tenant_arg(inv, 0)?;
+    let (_, db) = existing(admin, &id)?;
+    let Some(word) = inv.args.get(1) else {
+        return Err(CommandError::Usage(keys_list()));
+    };
+    let key = SettingKey::parse(word).map_err(|e| CommandError::Refused(e.to_string()))?;
+    let key = command_key(admin, key)?;
+    let name = key.name();
+    let value = rest_after(inv, 2);
+    if value.is_empty() {
+        let current = db.settings()?.get(&name).cloned();
+        let shown = current.unwrap_or_else(|| "(padrão)".to_owned());
+        return Ok(vec![Out::Text(format!("⚙️ {id} {name} = {shown}"))]);
+    }
+    if value.eq_ignore_ascii_case("padrao") || value.eq_ignore_ascii_case("padrão") {
+        db.clear_setting(&name)?;
+        return Ok(vec![Out::Text(format!("⚙️ {id} {name} voltou ao padrão."))]);
+    }
+    let stored = validate(&key, value).map_err(|e| CommandError::Refused(e.to_string()))?;
+    db.set_setting(&name, &stored)?;
+    Ok(vec![Out::Text(format!("⚙️ {id} {name} = {stored}"))])
+}
+
+/// `comando.<x>` names a command of the catalog (an alias becomes its name).
+fn command_key(admin: &Admin, key: SettingKey) -> Result<SettingKey, CommandError> {
+    let SettingKey::Comando(word) = key else {
+        return Ok(key);
+    };
+    match admin.pipeline.catalog().command(&word) {
+        Some(spec) => Ok(SettingKey::Comando(spec.name.clone())),
+        None => Err(CommandError::Refused(format!(
+            "Não há comando de cliente \"{word}\" (veja commands/*.toml)."
+        ))),
+    }
+}
+
+fn keys_list() -> String {
+    let keys: Vec<String> = KEYS
+        .iter()
+        .map(|(k, what)| format!("{k}: {what}"))
+        .collect();
+    format!("Falta a chave. Chaves:\n{}", keys.join("\n"))
+}

@@ -1,0 +1,39 @@
+//! `!iniciar <cliente>`: starts a stopped or failed session again; takes a session in
+//! conflict back.
+
+use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, existing, tenant_arg};
+use super::{Admin, Asker, Out};
+use crate::session::Command;
+use crate::tenant::SessionState;
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "iniciar",
+    aliases: &["start"],
+    usage: "<cliente>",
+    help: "Inicia a sessão do cliente (parada, falha ou em conflito).",
+    about_tenant: true,
+    run: start,
+};
+
+fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, asker, inv)))
+}
+
+fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
+    let id = tenant_arg(inv, 0)?;
+    existing(admin, &id)?;
+    if let Some(state) = admin.sessions.state(&id) {
+        if state == SessionState::Conflict && admin.sessions.command(&id, Command::Takeover) {
+            return Ok(vec![Out::Text(format!(
+                "🔁 Retomando {id} neste servidor."
+            ))]);
+        }
+        return Err(CommandError::Refused(format!(
+            "{id} já está rodando ({state})."
+        )));
+    }
+    admin.delivery.begin(&id, &asker.chat, None);
+    admin.sessions.start(&id);
+    Ok(vec![Out::Text(format!("▶️ Iniciando {id}…"))])
+}

@@ -1,0 +1,36 @@
+//! `!logs <cliente> [n]`: the tenant's newest log records.
+
+use super::registry::{Answer, BoxFuture, Invocation, Spec, count_arg, existing, tenant_arg};
+use super::{Admin, Asker, Out};
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "logs",
+    aliases: &["log"],
+    usage: "<cliente> [n]",
+    help: "Mostra os últimos n registros do log do cliente (padrão 20, até 200).",
+    about_tenant: true,
+    run: start,
+};
+
+fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, inv)))
+}
+
+fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    let id = tenant_arg(inv, 0)?;
+    let n = count_arg(inv, 1, 20, 200)?;
+    let (_, db) = existing(admin, &id)?;
+    let records = db.logs(n)?;
+    if records.is_empty() {
+        return Ok(vec![Out::Text(format!("📜 {id}: nenhum registro ainda."))]);
+    }
+    let tz = &admin.config.admin.timezone;
+    let mut lines = vec![format!("📜 {id}: últimos {} registros", records.len())];
+    for r in records {
+        let at = crate::clock::local_time(r.t_ms, tz);
+        let time = at.split(' ').nth(1).unwrap_or_default().to_owned();
+        lines.push(format!("{time} {} {}", r.level, r.message));
+    }
+    Ok(vec![Out::Text(lines.join("\n"))])
+}

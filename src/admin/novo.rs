@@ -1,0 +1,60 @@
+//! `!novo <cliente> [telefone]`: creates a tenant, starts its session, and the QR (and
+//! with a phone, a pairing code) follows in this chat.
+
+use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, tenant_arg};
+use super::{Admin, Asker, Out};
+use crate::chat::PhoneNumber;
+use crate::replies;
+use crate::tenant::TenantId;
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "novo",
+    aliases: &["new", "criar"],
+    usage: "<cliente> [telefone]",
+    help: "Cria um cliente e manda o QR (com telefone, também o código de pareamento).",
+    about_tenant: true,
+    run: start,
+};
+
+fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, asker, inv)))
+}
+
+fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
+    let id = tenant_arg(inv, 0)?;
+    let phone = phone_arg(inv)?;
+    let limit = admin.config.limits.max_tenants;
+    let count = admin.store.control().tenants()?.len();
+    if u32::try_from(count).unwrap_or(u32::MAX) >= limit {
+        return Err(CommandError::Refused(replies::too_many_tenants(limit)));
+    }
+    admin.store.create_tenant(&id, crate::clock::now_ms())?;
+    admin.delivery.begin(&id, &asker.chat, phone.clone());
+    admin.sessions.start(&id);
+    Ok(vec![Out::Text(replies::created(
+        id.as_str(),
+        phone.is_some(),
+    ))])
+}
+
+/// The optional phone; a second word that is no phone means a name with a space.
+fn phone_arg(inv: &Invocation) -> Result<Option<PhoneNumber>, CommandError> {
+    if inv.args.len() > 2 {
+        return Err(space_in_name());
+    }
+    match inv.args.get(1) {
+        None => Ok(None),
+        Some(text) => PhoneNumber::parse(text)
+            .map(Some)
+            .map_err(|_| space_in_name()),
+    }
+}
+
+fn space_in_name() -> CommandError {
+    let rule = TenantId::parse("a b")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    CommandError::Refused(replies::name_with_space(&rule))
+}

@@ -1,0 +1,29 @@
+//! `!recarregar`: reads `commands/*.toml` again; a wrong file keeps the old commands.
+
+use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec};
+use super::{Admin, Asker, Out};
+use crate::client::catalog::Catalog;
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "recarregar",
+    aliases: &["reload"],
+    usage: "",
+    help: "Lê de novo os comandos dos clientes (commands/*.toml).",
+    about_tenant: false,
+    run: start,
+};
+
+fn start<'a>(admin: &'a Admin, _: &'a Asker, _: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin)))
+}
+
+fn run(admin: &Admin) -> Answer {
+    let catalog = Catalog::load(&admin.config.paths.commands)
+        .map_err(|e| CommandError::Refused(format!("❌ Comandos não recarregados: {e}")))?;
+    let n = catalog.commands().len();
+    admin.pipeline.set_catalog(catalog);
+    Ok(vec![Out::Text(format!(
+        "🔄 {n} comandos de cliente carregados."
+    ))])
+}

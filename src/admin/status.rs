@@ -1,0 +1,104 @@
+//! `!status [cliente]`: every tenant with state, number, uptime, queue, messages today
+//! and last error; one tenant adds memory and the last message's time.
+
+use super::registry::{Answer, BoxFuture, Invocation, Spec, existing, tenant_arg};
+use super::{Admin, Asker, Out};
+use crate::session::process::ProfilePaths;
+use crate::tenant::{SessionState, TenantId, TenantRecord};
+
+/// The declaration.
+pub(super) const SPEC: Spec = Spec {
+    name: "status",
+    aliases: &["estado", "situacao"],
+    usage: "[cliente]",
+    help: "Mostra o estado de todos os clientes, ou os detalhes de um.",
+    about_tenant: true,
+    run: start,
+};
+
+/// History rows looked at for "messages today".
+const TODAY_CAP: usize = 20_000;
+
+fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, inv)))
+}
+
+fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    if inv.args.is_empty() {
+        return overview(admin);
+    }
+    let id = tenant_arg(inv, 0)?;
+    let (record, _) = existing(admin, &id)?;
+    let mut lines = vec![format!("📊 {}", summary(admin, &record)?)];
+    let paths = ProfilePaths::new(&admin.config.paths.tokens, &admin.config.paths.data, &id);
+    let memory = recorded_pgid(&paths)
+        .and_then(crate::procmem::group_pss_bytes)
+        .map_or("sem navegador".to_owned(), crate::procmem::human);
+    lines.push(format!("memória (PSS): {memory}"));
+    let (_, last) = activity(admin, &id)?;
+    let tz = &admin.config.admin.timezone;
+    let last = last.map_or("nenhuma".to_owned(), |t| crate::clock::local_time(t, tz));
+    lines.push(format!("última mensagem: {last}"));
+    Ok(vec![Out::Text(lines.join("\n"))])
+}
+
+fn overview(admin: &Admin) -> Answer {
+    let tenants = admin.store.control().tenants()?;
+    let mut lines = vec![format!("📊 {} clientes", tenants.len())];
+    for record in &tenants {
+        lines.push(format!("• {}", summary(admin, record)?));
+    }
+    Ok(vec![Out::Text(lines.join("\n"))])
+}
+
+/// `loja — online (+5511…) · há 2 h 5 min · fila 0 · hoje 12 msgs`.
+fn summary(admin: &Admin, record: &TenantRecord) -> Result<String, super::registry::CommandError> {
+    let id = &record.id;
+    let state = admin.sessions.state(id).unwrap_or(record.state);
+    let mut parts = vec![format!("{id} — {state}")];
+    if let Some(phone) = &record.phone {
+        parts[0].push_str(&format!(" (+{phone})"));
+    }
+    if state == SessionState::Online {
+        let up = crate::clock::now_ms().saturating_sub(record.state_since_ms);
+        parts.push(format!("há {}", duration(up)));
+    }
+    parts.push(format!("fila {}", admin.sessions.queued(id)));
+    let (today, _) = activity(admin, id)?;
+    parts.push(format!("hoje {today} msgs"));
+    if let Some(error) = admin.alerts.last_error(id) {
+        parts.push(format!("último erro: {error}"));
+    }
+    Ok(parts.join(" · "))
+}
+
+/// Messages since local midnight, and the newest message's time.
+fn activity(
+    admin: &Admin,
+    id: &TenantId,
+) -> Result<(usize, Option<u64>), super::registry::CommandError> {
+    let tz = admin.config.admin.timezone.clone();
+    let midnight = jiff::Timestamp::now()
+        .to_zoned(tz)
+        .start_of_day()
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(0);
+    let db = admin.store.tenant(id)?;
+    Ok(db.activity_since(u64::try_from(midnight).unwrap_or(0), TODAY_CAP)?)
+}
+
+fn recorded_pgid(paths: &ProfilePaths) -> Option<u32> {
+    let text = std::fs::read_to_string(&paths.pgid_file).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// `2 h 5 min`, `40 s`.
+fn duration(ms: u64) -> String {
+    let s = ms / 1_000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3_600 => format!("{} min", s / 60),
+        3_600..86_400 => format!("{} h {} min", s / 3_600, s % 3_600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
