@@ -58,9 +58,6 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         opts: SendOpts::default(),
     };
     admin.sessions.command(&id, command);
-    let queued = admin.sessions.queued(&id);
-    Ok(vec![Out::Text(format!(
-        "📤 Na fila de {id} para +{} ({queued} na fila).",
-        phone.as_str()
-    ))])
+    let text = format!("📤 Mensagem para +{} na fila de {id}.", phone.as_str());
+    Ok(vec![Out::Text(text)])
 }

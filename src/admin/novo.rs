@@ -23,7 +23,7 @@ fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFutu
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;
-    let phone = phone_arg(inv)?;
+    let phone = phone_arg(inv).map_err(|()| space_in_name(inv))?;
     let limit = admin.config.limits.max_tenants;
     let count = admin.store.control().tenants()?.len();
     if u32::try_from(count).unwrap_or(u32::MAX) >= limit {
@@ -38,21 +38,21 @@ fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     ))])
 }
 
-/// The optional phone; a second word that is no phone means a name with a space.
-fn phone_arg(inv: &Invocation) -> Result<Option<PhoneNumber>, CommandError> {
+/// The optional phone; `Err` when a second word is no phone (a name with a space).
+fn phone_arg(inv: &Invocation) -> Result<Option<PhoneNumber>, ()> {
     if inv.args.len() > 2 {
-        return Err(space_in_name());
+        return Err(());
     }
     match inv.args.get(1) {
         None => Ok(None),
-        Some(text) => PhoneNumber::parse(text)
-            .map(Some)
-            .map_err(|_| space_in_name()),
+        Some(text) => PhoneNumber::parse(text).map(Some).map_err(drop),
     }
 }
 
-fn space_in_name() -> CommandError {
-    let rule = TenantId::parse("a b")
+/// The whole name as typed, refused with the rule.
+fn space_in_name(inv: &Invocation) -> CommandError {
+    let name = inv.args.join(" ");
+    let rule = TenantId::parse(&name)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
