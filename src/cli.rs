@@ -37,6 +37,8 @@ pub enum Command {
     CheckConfig,
     /// List the tenants with their session state.
     Tenants,
+    /// Play the whole story on the simulator with real Chromium (no config needed).
+    Demo,
     /// Run the WhatsApp simulator (no configuration file needed).
     Simulator {
         /// Address to listen on; port 0 picks a free one.
@@ -52,6 +54,7 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
         Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
         Command::Run { pair } => load(&cli.config).and_then(|c| run(c, sink, pair.as_deref())),
         Command::Simulator { listen } => simulator(listen),
+        Command::Demo => demo(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -96,6 +99,14 @@ fn run(config: Config, sink: &LogSink, pair: Option<&str>) -> Result<(), String>
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime
         .block_on(crate::run::run(std::sync::Arc::new(config), sink, pair))
+        .map_err(|e| e.to_string())
+}
+
+fn demo() -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime
+        .block_on(crate::demo::run())
+        .map(drop)
         .map_err(|e| e.to_string())
 }
 

@@ -19,6 +19,7 @@
 //! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
 //!   history, exactly-once replies.
 //! - [`replies`]: every pt-BR text written to a WhatsApp chat.
+//! - [`demo`]: `orbitbot demo`, the whole story on the simulator, step by step.
 //! - [`admin`]: the operator's control plane: commands from the admin chat, QR
 //!   delivery, alerts, the admin QR on the terminal.
 //! - [`qr`]: QR codes for linking an account, as a PNG image or drawn in a terminal.
@@ -32,6 +33,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod demo;
 pub mod procmem;
 pub mod qr;
 pub mod replies;

@@ -14,7 +14,13 @@ use orbitbot::store::LogSink;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (sink, tenant_logs) = LogSink::start();
-    let filter = EnvFilter::try_from_env("ORBITBOT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // The demo prints its own steps; its logs stay quiet unless asked for.
+    let default = match cli.command {
+        cli::Command::Demo => "warn",
+        _ => "info",
+    };
+    let filter =
+        EnvFilter::try_from_env("ORBITBOT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::registry()
         .with(filter)
         .with(

@@ -132,7 +132,10 @@ impl Alerts {
                 )
             })
             .collect();
-        admin.tell_operators(&replies::restarted(&lines));
+        // NOTE: a first start (no tenant yet) is no restart worth an alert.
+        if !lines.is_empty() {
+            admin.tell_operators(&replies::restarted(&lines));
+        }
     }
 
     /// Checks the disk of the data folder; alerts when nearly full.
