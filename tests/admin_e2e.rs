@@ -1,0 +1,253 @@
+//! End to end: `orbitbot run` as a separate process, driven only through the
+//! simulator's control API, as an operator and clients would. The demo's story (the
+//! QR image decoded from the operator's chat and scanned), a pairing code, a link
+//! attempt that expires and a fresh `!qr` (F10), then kill -9 and a restart: sessions
+//! come back without a QR, nothing is answered twice, one restart alert (F11); a
+//! logout from the phone (F15) and `!remover` (F13).
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::common::Running;
+use crate::support::{Net, browser_slots, eventually, processes_with};
+
+const ADMIN: &str = "5511999990099";
+const OPERATOR: &str = "5511999990000";
+const CLIENT_A: &str = "5511999990010";
+const CLIENT_B: &str = "5511999990020";
+const CUSTOMER: &str = "5511999990001";
+
+fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
+    let text = format!(
+        "[admin]\noperators = [\"{OPERATOR}\"]\n\
+         [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\nqr_first_s = 4\nqr_next_s = 2\n\
+         [limits]\nmin_gap_ms = 100\ntyping_ms_per_char = 0\nqr_resends = 3\n",
+        net.url("/")
+    );
+    let commands = dir.join("commands");
+    std::fs::create_dir_all(&commands).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("commands/padrao.toml");
+    std::fs::copy(shipped, commands.join("padrao.toml")).unwrap();
+    let path = dir.join("admin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The operator's chat: what the admin account sent to the operator.
+async fn operator_chat(net: &Net) -> Vec<Value> {
+    let admin = format!("{ADMIN}@c.us");
+    let inbox = net.inbox(OPERATOR).await;
+    inbox.into_iter().filter(|m| m["from"] == admin).collect()
+}
+
+fn text_of(m: &Value) -> String {
+    let text = m["body"].as_str().or(m["caption"].as_str());
+    text.unwrap_or_default().to_owned()
+}
+
+/// Waits for a message in the operator's chat, after the first `after`, whose text
+/// contains `needle`.
+async fn expect_operator(net: &Net, after: usize, needle: &str) -> Value {
+    let what = format!("operator message with {needle:?}");
+    eventually(&what, 60, || async {
+        let chat = operator_chat(net).await;
+        chat.into_iter()
+            .skip(after)
+            .find(|m| text_of(m).contains(needle))
+    })
+    .await
+}
+
+async fn say(net: &Net, text: &str) -> usize {
+    let seen = operator_chat(net).await.len();
+    let body = json!({"from": OPERATOR, "to": ADMIN, "body": text});
+    net.ok("/sim/messages", body).await;
+    seen
+}
+
+/// The QR text of a PNG image sent in the chat.
+fn decode_image(m: &Value) -> String {
+    let b64 = m["media_b64"].as_str().expect("an image");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let image = image::load_from_memory(&png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    grids[0].decode().unwrap().1
+}
+
+async fn linked_admin(net: &Net, data: &Path) {
+    let png = data.join("admin-qr.png");
+    let code = eventually("the admin QR image", 60, || async {
+        let bytes = std::fs::read(&png).ok()?;
+        let image = image::load_from_memory(&bytes).ok()?.to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        grids.first()?.decode().ok().map(|(_, text)| text)
+    })
+    .await;
+    net.ok("/sim/scan", json!({"phone": ADMIN, "code": code}))
+        .await;
+    eventually("admin linked", 30, || async {
+        (net.account(ADMIN).await["state"] == "main").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
+    let _slots = browser_slots(2).await;
+    let net = Net::start().await;
+    for phone in [ADMIN, OPERATOR, CLIENT_A, CLIENT_B, CUSTOMER] {
+        net.phone(phone, "x").await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &net);
+    let first = tokio::task::block_in_place(|| Running::start(&config));
+    linked_admin(&net, &dir.path().join("data")).await;
+
+    // The demo's story: QR image → decoded → scanned → online → a customer answered.
+    let seen = say(&net, "!novo demo-loja").await;
+    let image = expect_operator(&net, seen, "QR de demo-loja #1").await;
+    let caption = text_of(&image);
+    assert!(caption.contains("válido até "), "{caption}");
+    net.ok(
+        "/sim/scan",
+        json!({"phone": CLIENT_A, "code": decode_image(&image)}),
+    )
+    .await;
+    expect_operator(&net, seen, "demo-loja online").await;
+    let body = json!({"from": CUSTOMER, "to": CLIENT_A, "body": "!menu"});
+    net.ok("/sim/messages", body).await;
+    eventually("the menu", 30, || async {
+        let inbox = net.inbox(CUSTOMER).await;
+        (!inbox.is_empty()).then_some(())
+    })
+    .await;
+
+    // A pairing code instead of a scan.
+    let seen = say(&net, &format!("!novo loja-b {CLIENT_B}")).await;
+    let code_msg = expect_operator(&net, seen, "Código de pareamento").await;
+    let text = text_of(&code_msg);
+    let code = text
+        .split_whitespace()
+        .find(|w| w.len() == 9 && w.as_bytes()[4] == b'-')
+        .unwrap_or_else(|| panic!("a XXXX-XXXX code in {text}"));
+    net.ok("/sim/pair", json!({"phone": CLIENT_B, "code": code}))
+        .await;
+    expect_operator(&net, seen, "loja-b online").await;
+
+    // F10: nobody scans; codes rotate, then the attempt expires; !qr starts afresh.
+    net.ok(
+        "/sim/config",
+        json!({"qr_first_ms": 3000, "qr_next_ms": 1500, "qr_count": 3}),
+    )
+    .await;
+    let seen = say(&net, "!novo parada").await;
+    let expired = expect_operator(&net, seen, "expirou").await;
+    assert!(text_of(&expired).contains("!qr parada"));
+    let chat = operator_chat(&net).await;
+    let images: Vec<String> = chat[seen..]
+        .iter()
+        .filter(|m| m["type"] == "image")
+        .map(text_of)
+        .collect();
+    assert!(!images.is_empty() && images.len() <= 3, "{images:#?}");
+    assert!(images[0].contains("#1"));
+    let old_code = decode_image(chat[seen..].iter().find(|m| m["type"] == "image").unwrap());
+    let seen = say(&net, "!qr parada").await;
+    let fresh = expect_operator(&net, seen, "QR de parada #1").await;
+    assert_ne!(
+        decode_image(&fresh),
+        old_code,
+        "a fresh code, never a cached one"
+    );
+    expect_operator(&net, seen, "expirou").await;
+
+    // kill -9, then a restart: both linked tenants back without a QR, one alert.
+    let replies_before = net.inbox(CUSTOMER).await.len();
+    let mut loads = Vec::new();
+    for phone in [ADMIN, CLIENT_A, CLIENT_B] {
+        loads.push(net.account(phone).await["page_loads"].as_u64().unwrap());
+    }
+    tokio::task::block_in_place(|| first.kill_9());
+    let seen = operator_chat(&net).await.len();
+    let second = tokio::task::block_in_place(|| Running::start(&config));
+    let summary = expect_operator(&net, seen, "reiniciado").await;
+    let summary = text_of(&summary);
+    assert!(
+        summary.contains("demo-loja") && summary.contains("loja-b"),
+        "{summary}"
+    );
+    for (phone, before) in [ADMIN, CLIENT_A, CLIENT_B].into_iter().zip(loads) {
+        eventually("back online without a scan", 60, || async {
+            let account = net.account(phone).await;
+            let reloaded = account["page_loads"].as_u64().unwrap() > before;
+            let main = account["state"] == "main" && account["connected"] == true;
+            (reloaded && main).then_some(())
+        })
+        .await;
+    }
+    // Online in the simulator comes a moment before orbitbot records it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = say(&net, "!status").await;
+    let status = text_of(&expect_operator(&net, seen, "clientes").await);
+    assert!(status.contains("demo-loja — online"), "{status}");
+    assert!(status.contains("loja-b — online"), "{status}");
+    assert!(
+        status.contains("parada — qr_expired"),
+        "stays expired: {status}"
+    );
+    let restarts = operator_chat(&net).await;
+    let restarts = restarts
+        .iter()
+        .filter(|m| text_of(m).contains("reiniciado"))
+        .count();
+    assert_eq!(restarts, 1, "one restart alert, not one per session");
+    assert_eq!(
+        net.inbox(CUSTOMER).await.len(),
+        replies_before,
+        "nothing answered twice"
+    );
+
+    // F15: the phone logs loja-b out: one alert, no reconnect.
+    let seen = operator_chat(&net).await.len();
+    let loads = net.account(CLIENT_B).await["page_loads"].clone();
+    net.ok(&format!("/sim/phones/{CLIENT_B}/logout"), json!({}))
+        .await;
+    let alert = expect_operator(&net, seen, "desconectado").await;
+    assert!(text_of(&alert).contains("!qr loja-b"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        net.account(CLIENT_B).await["page_loads"],
+        loads,
+        "no reconnect"
+    );
+    let alerts = operator_chat(&net).await;
+    let alerts = alerts[seen..]
+        .iter()
+        .filter(|m| text_of(m).contains("desconectado"))
+        .count();
+    assert_eq!(alerts, 1);
+
+    // F13: !remover ends demo-loja's browser and its files.
+    let profile = dir.path().join("tokens/demo-loja");
+    assert!(!processes_with(&profile.display().to_string()).is_empty());
+    let seen = say(&net, "!remover demo-loja confirmar").await;
+    expect_operator(&net, seen, "demo-loja removido").await;
+    eventually("no demo-loja browser", 30, || async {
+        processes_with(&profile.display().to_string())
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert!(!profile.exists());
+
+    let (status, log) = tokio::task::block_in_place(|| second.stop());
+    assert!(status.success(), "{log}");
+    net.shutdown().await;
+}
