@@ -129,6 +129,42 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
     })
     .await;
 
+    // A stranger gets one polite refusal a day; an edited command runs nothing (F20).
+    for _ in 0..2 {
+        let body = json!({"from": CUSTOMER, "to": ADMIN, "body": "!novo invasor"});
+        net.ok("/sim/messages", body).await;
+    }
+    let seen = say(&net, "!novo clentx").await;
+    let typo = eventually("the typo's id", 10, || async {
+        let inbox = net.inbox(ADMIN).await;
+        let sent = inbox.iter().rev().find(|m| m["body"] == "!novo clentx");
+        sent.and_then(|m| m["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    expect_operator(&net, seen, "Cliente clentx criado").await;
+    let edit = json!({"from": OPERATOR, "to": ADMIN, "id": typo, "body": "!novo clientex"});
+    net.ok("/sim/edits", edit).await;
+    let seen = say(&net, "!remover clentx confirmar").await;
+    expect_operator(&net, seen, "clentx removido").await;
+    let seen = say(&net, "!clientes").await;
+    let list = text_of(&expect_operator(&net, seen, "clientes").await);
+    assert!(
+        !list.contains("clientex") && !list.contains("clentx"),
+        "{list}"
+    );
+    let refusals = net.inbox(CUSTOMER).await;
+    let refusals: Vec<&Value> = refusals
+        .iter()
+        .filter(|m| m["from"] == format!("{ADMIN}@c.us"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "one refusal a day: {refusals:#?}");
+    assert!(
+        net.inbox(CUSTOMER)
+            .await
+            .iter()
+            .all(|m| text_of(m) != "invasor")
+    );
+
     // A pairing code instead of a scan.
     let seen = say(&net, &format!("!novo loja-b {CLIENT_B}")).await;
     let code_msg = expect_operator(&net, seen, "Código de pareamento").await;
@@ -170,6 +206,7 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
 
     // kill -9, then a restart: both linked tenants back without a QR, one alert.
     let replies_before = net.inbox(CUSTOMER).await.len();
+    assert_eq!(replies_before, 2, "the menu and the refusal");
     let mut loads = Vec::new();
     for phone in [ADMIN, CLIENT_A, CLIENT_B] {
         loads.push(net.account(phone).await["page_loads"].as_u64().unwrap());
@@ -250,4 +287,62 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
     let (status, log) = tokio::task::block_in_place(|| second.stop());
     assert!(status.success(), "{log}");
     net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_pair_links_the_admin_with_a_pairing_code_on_the_terminal() {
+    let _slots = browser_slots(1).await;
+    let net = Net::start().await;
+    for phone in [ADMIN, OPERATOR] {
+        net.phone(phone, "x").await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &net);
+    let run = tokio::task::block_in_place(|| Running::start_with(&config, &["--pair", ADMIN]));
+    // The run's stdout, `run-<n>.out` beside the config.
+    let out = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "out"))
+        .unwrap();
+    let code = eventually("the pairing code on stdout", 60, || async {
+        let text = std::fs::read_to_string(&out).ok()?;
+        let line = text
+            .lines()
+            .find(|l| l.contains("Código de pareamento do admin"))?;
+        line.split_whitespace().last().map(str::to_owned)
+    })
+    .await;
+    net.ok("/sim/pair", json!({"phone": ADMIN, "code": code}))
+        .await;
+    eventually("admin linked by code", 30, || async {
+        (net.account(ADMIN).await["state"] == "main").then_some(())
+    })
+    .await;
+    let seen = say(&net, "!clientes").await;
+    expect_operator(&net, seen, "Nenhum cliente ainda").await;
+    let (status, log) = tokio::task::block_in_place(|| run.stop());
+    assert!(status.success(), "{log}");
+    net.shutdown().await;
+}
+
+#[test]
+fn the_demo_walks_the_whole_story() {
+    let _slots = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(browser_slots(2));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orbitbot"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[7/7]") && stdout.contains("demo completa"),
+        "{stdout}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use orbitbot::tenant::TenantId;
@@ -50,6 +50,12 @@ pub(crate) struct Running {
 impl Running {
     /// Starts `run` and waits until it serves its control socket.
     pub(crate) fn start(config: &Path) -> Running {
+        Running::start_with(config, &[])
+    }
+
+    /// Starts `run` with extra arguments; its stdout goes to `run-<n>.out` beside the
+    /// config.
+    pub(crate) fn start_with(config: &Path, extra: &[&str]) -> Running {
         let dir = config.parent().unwrap();
         static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -58,7 +64,8 @@ impl Running {
             .arg("--config")
             .arg(config)
             .arg("run")
-            .stdout(Stdio::null())
+            .args(extra)
+            .stdout(std::fs::File::create(dir.join(format!("run-{n}.out"))).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
