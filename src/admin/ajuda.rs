@@ -1,7 +1,6 @@
 //! `!ajuda [comando]`: the operator commands, made from their declarations.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec, help};
-use super::{Admin, Asker};
+use super::registry::{Run, Spec, help};
 
 /// The declaration.
 pub(super) const SPEC: Spec = Spec {
@@ -10,9 +9,5 @@ pub(super) const SPEC: Spec = Spec {
     usage: "[comando]",
     help: "Lista os comandos, ou explica um deles.",
     about_tenant: false,
-    run: start,
+    run: Run::Now(help),
 };
-
-fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(help(admin, inv)))
-}

@@ -1,6 +1,6 @@
 //! `!clientes`: every tenant with its state and number.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec};
+use super::registry::{Answer, Invocation, Run, Spec};
 use super::{Admin, Asker, Out};
 
 /// The declaration.
@@ -10,14 +10,10 @@ pub(super) const SPEC: Spec = Spec {
     usage: "",
     help: "Lista os clientes com estado e número.",
     about_tenant: false,
-    run: start,
+    run: Run::Now(run),
 };
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, _: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin)))
-}
-
-fn run(admin: &Admin) -> Answer {
+fn run(admin: &Admin, _: &Asker, _: &Invocation) -> Answer {
     let tenants = admin.store.control().tenants()?;
     if tenants.is_empty() {
         let prefix = &admin.config.admin.prefix;

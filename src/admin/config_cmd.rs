@@ -2,7 +2,7 @@
 //! settings, validated; without a value, shows it.
 
 use super::registry::{
-    Answer, BoxFuture, CommandError, Invocation, Spec, existing, rest_after, tenant_arg,
+    Answer, CommandError, Invocation, Run, Spec, existing, rest_after, tenant_arg,
 };
 use super::{Admin, Asker, Out};
 use crate::client::settings::{KEYS, SettingKey, validate};
@@ -14,14 +14,10 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> <chave> [valor|padrao]",
     help: "Muda um ajuste do cliente (grupos, horario, ausencia, saudacao, comando.<nome>, ...).",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, inv)))
-}
-
-fn run(admin: &Admin, inv: &Invocation) -> Answer {
+fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;
     let (_, db) = existing(admin, &id)?;
     let Some(word) = inv.args.get(1) else {

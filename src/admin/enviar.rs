@@ -2,7 +2,7 @@
 //! its outbox and paced queue like any reply.
 
 use super::registry::{
-    Answer, BoxFuture, CommandError, Invocation, Spec, existing, rest_after, tenant_arg,
+    Answer, CommandError, Invocation, Run, Spec, existing, rest_after, tenant_arg,
 };
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
@@ -16,12 +16,8 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> <numero> <texto>",
     help: "Envia um texto pelo WhatsApp do cliente para um número.",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
-
-fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, asker, inv)))
-}
 
 fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;

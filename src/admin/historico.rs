@@ -2,7 +2,7 @@
 //! or of all.
 
 use super::registry::{
-    Answer, BoxFuture, CommandError, Invocation, Spec, count_arg, existing, tenant_arg,
+    Answer, CommandError, Invocation, Run, Spec, count_arg, existing, tenant_arg,
 };
 use super::{Admin, Asker, Out};
 use crate::chat::{ChatId, PhoneNumber};
@@ -15,17 +15,13 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> [contato] [n]",
     help: "Mostra as últimas n mensagens do cliente, de um contato ou de todos (padrão 20).",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
 
 /// Characters of one message shown.
 const SHOWN: usize = 200;
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, inv)))
-}
-
-fn run(admin: &Admin, inv: &Invocation) -> Answer {
+fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;
     let (_, db) = existing(admin, &id)?;
     // A short number is a count; anything else in second place is a contact.

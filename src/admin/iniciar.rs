@@ -1,7 +1,7 @@
 //! `!iniciar <cliente>`: starts a stopped or failed session again; takes a session in
 //! conflict back.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, existing, tenant_arg};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::session::Command;
 use crate::tenant::SessionState;
@@ -13,12 +13,8 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente>",
     help: "Inicia a sessão do cliente (parada, falha ou em conflito).",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
-
-fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, asker, inv)))
-}
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;

@@ -1,6 +1,6 @@
 //! `!logs <cliente> [n]`: the tenant's newest log records.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec, count_arg, existing, tenant_arg};
+use super::registry::{Answer, Invocation, Run, Spec, count_arg, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 
 /// The declaration.
@@ -10,14 +10,10 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> [n]",
     help: "Mostra os últimos n registros do log do cliente (padrão 20, até 200).",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, inv)))
-}
-
-fn run(admin: &Admin, inv: &Invocation) -> Answer {
+fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;
     let n = count_arg(inv, 1, 20, 200)?;
     let (_, db) = existing(admin, &id)?;

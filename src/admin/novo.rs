@@ -1,7 +1,7 @@
 //! `!novo <cliente> [telefone]`: creates a tenant, starts its session, and the QR (and
 //! with a phone, a pairing code) follows in this chat.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, tenant_arg};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::replies;
@@ -14,12 +14,8 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> [telefone]",
     help: "Cria um cliente e manda o QR (com telefone, também o código de pareamento).",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
-
-fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, asker, inv)))
-}
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;

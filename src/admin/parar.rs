@@ -1,6 +1,6 @@
 //! `!parar <cliente>`: stops a tenant's session and closes its browser.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec, existing, tenant_arg};
+use super::registry::{Answer, BoxFuture, Invocation, Run, Spec, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::tenant::SessionState;
 
@@ -11,7 +11,7 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente>",
     help: "Para a sessão do cliente e fecha o navegador (até !iniciar).",
     about_tenant: true,
-    run: start,
+    run: Run::Later(start),
 };
 
 fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {

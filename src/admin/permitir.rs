@@ -1,7 +1,7 @@
 //! `!permitir` and `!negar <cliente> <comando|recurso|*> [contato]`: what a tenant, or
 //! one of its contacts, may use.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, existing, tenant_arg};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::chat::{ChatId, PhoneNumber};
 use crate::client::permissions::{EVERYTHING, FEATURES, grant};
@@ -14,7 +14,7 @@ pub(super) const ALLOW: Spec = Spec {
     usage: "<cliente> <comando|recurso|*> [contato]",
     help: "Libera um comando ou recurso (ia, transcricao, grupos) para o cliente ou um contato.",
     about_tenant: true,
-    run: allow,
+    run: Run::Now(allow),
 };
 
 /// `!negar`.
@@ -24,15 +24,15 @@ pub(super) const DENY: Spec = Spec {
     usage: "<cliente> <comando|recurso|*> [contato]",
     help: "Bloqueia um comando ou recurso para o cliente ou um contato (* bloqueia tudo).",
     about_tenant: true,
-    run: deny,
+    run: Run::Now(deny),
 };
 
-fn allow<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, inv, Permission::Allow)))
+fn allow(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    run(admin, inv, Permission::Allow)
 }
 
-fn deny<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, inv, Permission::Deny)))
+fn deny(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    run(admin, inv, Permission::Deny)
 }
 
 fn run(admin: &Admin, inv: &Invocation, perm: Permission) -> Answer {

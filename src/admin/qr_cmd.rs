@@ -1,7 +1,9 @@
 //! `!qr <cliente> [telefone]`: restarts linking and sends the current code, never a
 //! cached one.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, existing, tenant_arg};
+use super::registry::{
+    Answer, BoxFuture, CommandError, Invocation, Run, Spec, existing, tenant_arg,
+};
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::replies;
@@ -14,7 +16,7 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> [telefone]",
     help: "Começa a conexão de novo e manda um QR novo (com telefone, um código).",
     about_tenant: true,
-    run: start,
+    run: Run::Later(start),
 };
 
 fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {

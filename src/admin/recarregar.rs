@@ -1,6 +1,6 @@
 //! `!recarregar`: reads `commands/*.toml` again; a wrong file keeps the old commands.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec};
 use super::{Admin, Asker, Out};
 use crate::client::catalog::Catalog;
 
@@ -11,14 +11,10 @@ pub(super) const SPEC: Spec = Spec {
     usage: "",
     help: "Lê de novo os comandos dos clientes (commands/*.toml).",
     about_tenant: false,
-    run: start,
+    run: Run::Now(run),
 };
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, _: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin)))
-}
-
-fn run(admin: &Admin) -> Answer {
+fn run(admin: &Admin, _: &Asker, _: &Invocation) -> Answer {
     let catalog = Catalog::load(&admin.config.paths.commands)
         .map_err(|e| CommandError::Refused(format!("❌ Comandos não recarregados: {e}")))?;
     let n = catalog.commands().len();

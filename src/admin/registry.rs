@@ -21,8 +21,14 @@ use crate::tenant::{TenantId, TenantRecord};
 /// A boxed future, as command functions return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a command function looks like.
-pub type Run = for<'a> fn(&'a Admin, &'a Asker, &'a Invocation) -> BoxFuture<'a, Answer>;
+/// A command's function.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// Answers at once.
+    Now(fn(&Admin, &Asker, &Invocation) -> Answer),
+    /// Waits for something first (a browser to close, say).
+    Later(for<'a> fn(&'a Admin, &'a Asker, &'a Invocation) -> BoxFuture<'a, Answer>),
+}
 
 /// A command's result.
 pub type Answer = Result<Vec<Out>, CommandError>;
@@ -132,7 +138,10 @@ pub async fn execute(admin: &Admin, asker: &Asker, text: &str) -> Vec<Out> {
         .about_tenant
         .then(|| inv.args.first().and_then(|a| TenantId::parse(a).ok()))
         .flatten();
-    let result = (spec.run)(admin, asker, &inv).await;
+    let result = match spec.run {
+        Run::Now(run) => run(admin, asker, &inv),
+        Run::Later(run) => run(admin, asker, &inv).await,
+    };
     let (outs, outcome) = settle(spec, &prefix, result);
     info!(command = spec.name, outcome = %outcome, "operator command");
     admin.audit(asker, tenant.as_ref(), &first_line(text), &outcome);
@@ -212,7 +221,7 @@ pub fn count_arg(
 }
 
 /// `!ajuda`: every command with its usage; `!ajuda <comando>`: one command.
-pub(super) fn help(admin: &Admin, inv: &Invocation) -> Answer {
+pub(super) fn help(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let prefix = &admin.config.admin.prefix;
     let Some(word) = inv.args.first() else {
         let mut lines = vec![replies::admin_help_header().to_owned()];

@@ -1,7 +1,9 @@
 //! `!remover <cliente> confirmar`: stops the session and deletes the tenant's data
 //! (profile, database, records); its backups stay.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, existing, tenant_arg};
+use super::registry::{
+    Answer, BoxFuture, CommandError, Invocation, Run, Spec, existing, tenant_arg,
+};
 use super::{Admin, Asker, Out};
 use crate::session::process::ProfilePaths;
 
@@ -12,7 +14,7 @@ pub(super) const SPEC: Spec = Spec {
     usage: "<cliente> confirmar",
     help: "Apaga o cliente: sessão, perfil e dados (os backups ficam).",
     about_tenant: true,
-    run: start,
+    run: Run::Later(start),
 };
 
 fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {

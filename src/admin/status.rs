@@ -1,7 +1,7 @@
 //! `!status [cliente]`: every tenant with state, number, uptime, queue, messages today
 //! and last error; one tenant adds memory and the last message's time.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec, existing, tenant_arg};
+use super::registry::{Answer, Invocation, Run, Spec, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::session::process::ProfilePaths;
 use crate::tenant::{SessionState, TenantId, TenantRecord};
@@ -13,17 +13,13 @@ pub(super) const SPEC: Spec = Spec {
     usage: "[cliente]",
     help: "Mostra o estado de todos os clientes, ou os detalhes de um.",
     about_tenant: true,
-    run: start,
+    run: Run::Now(run),
 };
 
 /// History rows looked at for "messages today".
 const TODAY_CAP: usize = 20_000;
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin, inv)))
-}
-
-fn run(admin: &Admin, inv: &Invocation) -> Answer {
+fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     if inv.args.is_empty() {
         return overview(admin);
     }
