@@ -251,6 +251,33 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
         "nothing answered twice"
     );
 
+    // F13: loja-b's browser is killed: detected, restarted, the operator told once.
+    let seen = operator_chat(&net).await.len();
+    let loads = net.account(CLIENT_B).await["page_loads"].as_u64().unwrap();
+    let pgid = std::fs::read_to_string(dir.path().join("data/run/loja-b.pgid")).unwrap();
+    let pgid: i32 = pgid.split_whitespace().next().unwrap().parse().unwrap();
+    let own = nix::unistd::getpgrp().as_raw();
+    assert!(
+        pgid > 1 && pgid != own,
+        "a browser group of its own: {pgid}"
+    );
+    let group = nix::unistd::Pid::from_raw(pgid);
+    nix::sys::signal::killpg(group, nix::sys::signal::SIGKILL).unwrap();
+    expect_operator(&net, seen, "o navegador caiu").await;
+    eventually("loja-b back after the crash", 60, || async {
+        let account = net.account(CLIENT_B).await;
+        let back = account["page_loads"].as_u64().unwrap() > loads && account["state"] == "main";
+        back.then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let chat = operator_chat(&net).await;
+    let crashes = chat[seen..]
+        .iter()
+        .filter(|m| text_of(m).contains("navegador caiu"))
+        .count();
+    assert_eq!(crashes, 1, "told once");
+
     // F15: the phone logs loja-b out: one alert, no reconnect.
     let seen = operator_chat(&net).await.len();
     let loads = net.account(CLIENT_B).await["page_loads"].clone();
