@@ -250,7 +250,6 @@ async fn prefix_and_name_ignore_case() {
 }
 
 #[tokio::test]
-#[ignore = "bug: the not-found refusal says !clientes whatever the prefix"]
 async fn a_custom_prefix_is_used_in_every_answer() {
     let desk = Desk::with("prefix = \"/\"", "");
     desk.expect("/ajuda", &["/novo <cliente> [telefone]"]).await;

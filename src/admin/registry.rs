@@ -179,8 +179,13 @@ pub fn existing(
     admin: &Admin,
     id: &TenantId,
 ) -> Result<(TenantRecord, std::sync::Arc<TenantDb>), CommandError> {
-    let record = admin.store.control().tenant(id)?;
-    let record = record.ok_or_else(|| StoreError::TenantNotFound(id.clone()))?;
+    let Some(record) = admin.store.control().tenant(id)? else {
+        let prefix = &admin.config.admin.prefix;
+        return Err(CommandError::Refused(replies::tenant_not_found(
+            prefix,
+            id.as_str(),
+        )));
+    };
     Ok((record, admin.store.tenant(id)?))
 }
 
