@@ -1076,7 +1076,6 @@ async fn config_refuses_bad_values_and_keys() {
 }
 
 #[tokio::test]
-#[ignore = "bug: PADRÃO is stored as a value, not a reset"]
 async fn config_without_a_value_shows_it_and_padrao_resets_it() {
     let desk = Desk::new();
     desk.add("clientea");
