@@ -13,7 +13,7 @@ use std::pin::Pin;
 use tracing::{error, info};
 
 use super::{Admin, Asker, Out, first_line};
-use crate::client::words::{closest, normalize, parse_command};
+use crate::client::words::{closest, is_invisible, normalize, parse_command};
 use crate::replies;
 use crate::store::{StoreError, TenantDb};
 use crate::tenant::{TenantId, TenantRecord};
@@ -190,14 +190,16 @@ pub fn existing(
 }
 
 /// The text after the first `n` arguments, as typed (free text such as a message).
+/// Invisible marks between words separate like spaces, as they do for the arguments.
 pub fn rest_after(inv: &Invocation, n: usize) -> &str {
+    let blank = |c: char| c.is_whitespace() || is_invisible(c);
     let mut rest = inv.rest.as_str();
     for _ in 0..n {
-        rest = rest.trim_start();
+        rest = rest.trim_start_matches(blank);
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         rest = &rest[end..];
     }
-    rest.trim()
+    rest.trim_matches(blank)
 }
 
 /// A number argument within `1..=max`, or `default` when absent.
