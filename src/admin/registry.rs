@@ -212,8 +212,10 @@ pub fn count_arg(
     let Some(text) = inv.args.get(index) else {
         return Ok(default);
     };
+    // NOTE: digits only: `usize` parsing takes "+55" (a phone's start) as 55.
+    let digits = text.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) if digits && (1..=max).contains(&n) => Ok(n),
         _ => Err(CommandError::Usage(replies::bad_count(text, max))),
     }
 }
@@ -280,7 +282,7 @@ mod tests {
         };
         assert_eq!(count_arg(&inv(&["x"]), 1, 20, 200).unwrap(), 20);
         assert_eq!(count_arg(&inv(&["x", "5"]), 1, 20, 200).unwrap(), 5);
-        for bad in ["0", "201", "-1", "dez"] {
+        for bad in ["0", "201", "-1", "dez", "+5"] {
             assert!(matches!(
                 count_arg(&inv(&["x", bad]), 1, 20, 200),
                 Err(CommandError::Usage(_))
