@@ -1,7 +1,7 @@
 //! `!novo <cliente> [telefone]`: creates a tenant, starts its session, and the QR (and
 //! with a phone, a pairing code) follows in this chat.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, tenant_arg};
+use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, phone_after, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::replies;
@@ -38,15 +38,10 @@ fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     ))])
 }
 
-/// The optional phone; `Err` when a second word is no phone (a name with a space).
+/// The optional phone (spaces allowed); `Err` when what follows the name is no phone
+/// (a name with a space).
 fn phone_arg(inv: &Invocation) -> Result<Option<PhoneNumber>, ()> {
-    if inv.args.len() > 2 {
-        return Err(());
-    }
-    match inv.args.get(1) {
-        None => Ok(None),
-        Some(text) => PhoneNumber::parse(text).map(Some).map_err(drop),
-    }
+    phone_after(inv, 1).transpose().map_err(drop)
 }
 
 /// The whole name as typed, refused with the rule.

@@ -13,7 +13,8 @@ use std::pin::Pin;
 use tracing::{error, info};
 
 use super::{Admin, Asker, Out, first_line};
-use crate::client::words::{closest, is_invisible, normalize, parse_command};
+use crate::chat::{PhoneError, PhoneNumber};
+use crate::client::words::{clean, closest, is_invisible, normalize, parse_command};
 use crate::replies;
 use crate::store::{StoreError, TenantDb};
 use crate::tenant::{TenantId, TenantRecord};
@@ -200,6 +201,13 @@ pub fn rest_after(inv: &Invocation, n: usize) -> &str {
         rest = &rest[end..];
     }
     rest.trim_matches(blank)
+}
+
+/// The phone written after the first `n` arguments, spaces allowed
+/// (`+55 (11) 98888-7777`); `None` when nothing follows them.
+pub fn phone_after(inv: &Invocation, n: usize) -> Option<Result<PhoneNumber, PhoneError>> {
+    let text = clean(rest_after(inv, n));
+    (!text.is_empty()).then(|| PhoneNumber::parse(&text))
 }
 
 /// A number argument within `1..=max`, or `default` when absent.
