@@ -643,7 +643,6 @@ async fn no_command_panics_or_fails_inside_whatever_it_is_given() {
 // 3. F16: tenant names
 
 #[tokio::test]
-#[ignore = "bug: !novo alone does not show the rule"]
 async fn f16_bad_names_are_refused_with_the_rule_and_make_nothing() {
     let desk = Desk::new();
     let before = desk.tree();
@@ -764,7 +763,6 @@ async fn novo_takes_a_phone_in_any_format_for_a_pairing_code() {
 }
 
 #[tokio::test]
-#[ignore = "bug: a duplicate !novo at the limit does not say já existe"]
 async fn max_tenants_is_enforced() {
     let desk = Desk::with("", "max_tenants = 2");
     desk.add("clientea");

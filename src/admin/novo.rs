@@ -5,7 +5,8 @@ use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, phone_a
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::replies;
-use crate::tenant::TenantId;
+use crate::store::StoreError;
+use crate::tenant::{TenantId, TenantIdError};
 
 /// The declaration.
 pub(super) const SPEC: Spec = Spec {
@@ -22,11 +23,19 @@ fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFutu
 }
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
+    if inv.args.is_empty() {
+        // F16: the name to choose comes with its rule.
+        return Err(CommandError::Usage(TenantIdError::Empty.to_string()));
+    }
     let id = tenant_arg(inv, 0)?;
     let phone = phone_arg(inv).map_err(|()| space_in_name(inv))?;
+    let tenants = admin.store.control().tenants()?;
+    if tenants.iter().any(|t| t.id == id) {
+        // Before the limit: a duplicate always answers `já existe` (DESIGN.md §7).
+        return Err(StoreError::TenantExists(id).into());
+    }
     let limit = admin.config.limits.max_tenants;
-    let count = admin.store.control().tenants()?.len();
-    if u32::try_from(count).unwrap_or(u32::MAX) >= limit {
+    if u32::try_from(tenants.len()).unwrap_or(u32::MAX) >= limit {
         return Err(CommandError::Refused(replies::too_many_tenants(limit)));
     }
     admin.store.create_tenant(&id, crate::clock::now_ms())?;
