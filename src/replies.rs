@@ -136,6 +136,11 @@ pub fn missing_tenant() -> &'static str {
     "Falta o nome do cliente."
 }
 
+/// A command got more arguments than it takes.
+pub fn too_many_args() -> &'static str {
+    "Argumentos demais."
+}
+
 /// A command named a tenant that does not exist.
 pub fn tenant_not_found(prefix: &str, tenant: &str) -> String {
     format!("cliente {tenant} não encontrado; veja a lista com {prefix}clientes")

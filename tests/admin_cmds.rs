@@ -564,7 +564,6 @@ async fn missing_arguments_get_the_usage() {
 }
 
 #[tokio::test]
-#[ignore = "bug: extra arguments are ignored"]
 async fn extra_arguments_are_refused_and_nothing_is_done() {
     let desk = Desk::new();
     desk.add("clientea");

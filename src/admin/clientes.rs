@@ -1,6 +1,6 @@
 //! `!clientes`: every tenant with its state and number.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec};
+use super::registry::{Answer, BoxFuture, Invocation, Spec, at_most};
 use super::{Admin, Asker, Out};
 
 /// The declaration.
@@ -13,11 +13,12 @@ pub(super) const SPEC: Spec = Spec {
     run: start,
 };
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, _: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin)))
+fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, inv)))
 }
 
-fn run(admin: &Admin) -> Answer {
+fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 0)?;
     let tenants = admin.store.control().tenants()?;
     if tenants.is_empty() {
         let prefix = &admin.config.admin.prefix;

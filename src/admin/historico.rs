@@ -2,7 +2,7 @@
 //! or of all.
 
 use super::registry::{
-    Answer, BoxFuture, CommandError, Invocation, Spec, count_arg, existing, tenant_arg,
+    Answer, BoxFuture, CommandError, Invocation, Spec, at_most, count_arg, existing, tenant_arg,
 };
 use super::{Admin, Asker, Out};
 use crate::chat::{ChatId, PhoneNumber};
@@ -26,6 +26,7 @@ fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'
 }
 
 fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 3)?;
     let id = tenant_arg(inv, 0)?;
     let (_, db) = existing(admin, &id)?;
     // A short number is a count; anything else in second place is a contact.

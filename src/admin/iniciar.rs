@@ -1,7 +1,9 @@
 //! `!iniciar <cliente>`: starts a stopped or failed session again; takes a session in
 //! conflict back.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, existing, tenant_arg};
+use super::registry::{
+    Answer, BoxFuture, CommandError, Invocation, Spec, at_most, existing, tenant_arg,
+};
 use super::{Admin, Asker, Out};
 use crate::session::Command;
 use crate::tenant::SessionState;
@@ -21,6 +23,7 @@ fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFutu
 }
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     let id = tenant_arg(inv, 0)?;
     existing(admin, &id)?;
     if let Some(state) = admin.sessions.state(&id) {

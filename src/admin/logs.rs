@@ -1,6 +1,8 @@
 //! `!logs <cliente> [n]`: the tenant's newest log records.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec, count_arg, existing, tenant_arg};
+use super::registry::{
+    Answer, BoxFuture, Invocation, Spec, at_most, count_arg, existing, tenant_arg,
+};
 use super::{Admin, Asker, Out};
 
 /// The declaration.
@@ -18,6 +20,7 @@ fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'
 }
 
 fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 2)?;
     let id = tenant_arg(inv, 0)?;
     let n = count_arg(inv, 1, 20, 200)?;
     let (_, db) = existing(admin, &id)?;

@@ -1,6 +1,6 @@
 //! `!recarregar`: reads `commands/*.toml` again; a wrong file keeps the old commands.
 
-use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec};
+use super::registry::{Answer, BoxFuture, CommandError, Invocation, Spec, at_most};
 use super::{Admin, Asker, Out};
 use crate::client::catalog::Catalog;
 
@@ -14,11 +14,12 @@ pub(super) const SPEC: Spec = Spec {
     run: start,
 };
 
-fn start<'a>(admin: &'a Admin, _: &'a Asker, _: &'a Invocation) -> BoxFuture<'a, Answer> {
-    Box::pin(std::future::ready(run(admin)))
+fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'a, Answer> {
+    Box::pin(std::future::ready(run(admin, inv)))
 }
 
-fn run(admin: &Admin) -> Answer {
+fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 0)?;
     let catalog = Catalog::load(&admin.config.paths.commands)
         .map_err(|e| CommandError::Refused(format!("❌ Comandos não recarregados: {e}")))?;
     let n = catalog.commands().len();

@@ -203,6 +203,14 @@ pub fn rest_after(inv: &Invocation, n: usize) -> &str {
     rest.trim_matches(blank)
 }
 
+/// Refuses words after the first `n` arguments: `!parar a b` must not stop `a` alone.
+pub fn at_most(inv: &Invocation, n: usize) -> Result<(), CommandError> {
+    match inv.args.len() > n {
+        true => Err(CommandError::Usage(replies::too_many_args().to_owned())),
+        false => Ok(()),
+    }
+}
+
 /// The phone written after the first `n` arguments, spaces allowed
 /// (`+55 (11) 98888-7777`); `None` when nothing follows them.
 pub fn phone_after(inv: &Invocation, n: usize) -> Option<Result<PhoneNumber, PhoneError>> {
@@ -230,6 +238,7 @@ pub fn count_arg(
 
 /// `!ajuda`: every command with its usage; `!ajuda <comando>`: one command.
 pub(super) fn help(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     let prefix = &admin.config.admin.prefix;
     let Some(word) = inv.args.first() else {
         let mut lines = vec![replies::admin_help_header().to_owned()];

@@ -1,7 +1,7 @@
 //! `!status [cliente]`: every tenant with state, number, uptime, queue, messages today
 //! and last error; one tenant adds memory and the last message's time.
 
-use super::registry::{Answer, BoxFuture, Invocation, Spec, existing, tenant_arg};
+use super::registry::{Answer, BoxFuture, Invocation, Spec, at_most, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::session::process::ProfilePaths;
 use crate::tenant::{SessionState, TenantId, TenantRecord};
@@ -24,6 +24,7 @@ fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'
 }
 
 fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     if inv.args.is_empty() {
         return overview(admin);
     }
