@@ -229,6 +229,11 @@ fn usage(name: &str, what: &str) -> String {
     format!("⚠️ {what}\nUso: {line}\n{}", spec.help)
 }
 
+/// `logs` of `!logs clientea 5`.
+fn command_word(text: &str) -> &str {
+    text[1..].split(' ').next().unwrap()
+}
+
 /// The commands whose first argument is a tenant that must be given.
 fn tenant_commands() -> impl Iterator<Item = &'static Spec> {
     COMMANDS.iter().filter(|s| s.usage.starts_with("<cliente>"))
@@ -568,7 +573,7 @@ async fn extra_arguments_are_refused_and_nothing_is_done() {
     let desk = Desk::new();
     desk.add("clientea");
     desk.add("clienteb");
-    for text in [
+    let plain = [
         "!parar clientea clienteb",
         "!iniciar clientea clienteb",
         "!logs clientea 5 6",
@@ -577,29 +582,44 @@ async fn extra_arguments_are_refused_and_nothing_is_done() {
         "!recarregar agora",
         "!historico clientea 5511999990001 5 6",
         "!ajuda novo qr",
-    ] {
-        let name = text[1..].split(' ').next().unwrap();
+    ];
+    for text in plain {
+        let name = command_word(text);
         assert_eq!(desk.say(text).await, usage(name, "Argumentos demais."));
     }
     // A phone may be written with spaces: what follows it makes it no phone.
-    for text in [
+    let phone_last = [
         "!qr clientea 5511999990001 agora",
         "!permitir clientea menu 5511999990001 5511999990002",
         "!negar clientea menu 5511999990001 agora",
-    ] {
+    ];
+    for text in phone_last {
         desk.expect(text, &["inválido", "Uso: !"]).await;
     }
-    for text in [
+    let confirm = [
         "!remover clientea confirmar já",
         "!remover clientea confirmar confirmar",
-    ] {
+    ];
+    for text in confirm {
         desk.expect(text, &["!remover clientea confirmar"]).await;
     }
-    desk.expect("!novo clientec 5511999990001 x", &[RULE]).await;
+    let novo = "!novo clientec 5511999990001 x";
+    desk.expect(novo, &[RULE]).await;
     assert_eq!(desk.tenants(), ["clientea", "clienteb"]);
     for id in ["clientea", "clienteb"] {
         assert_eq!(desk.sessions.state(&tid(id)), None, "{id} was started");
         assert!(desk.rules(id).is_empty());
+    }
+    // Every command has its case above, but those ending in free text.
+    let all = [&plain[..], &phone_last, &confirm, &[novo]].concat();
+    let covered: Vec<&str> = all.into_iter().map(command_word).collect();
+    for spec in COMMANDS {
+        let free = ["config", "enviar"].contains(&spec.name);
+        assert!(
+            free || covered.contains(&spec.name),
+            "no case for !{}",
+            spec.name
+        );
     }
 }
 
@@ -625,10 +645,10 @@ async fn no_command_panics_or_fails_inside_whatever_it_is_given() {
         "\u{0}\u{1}",
         long.as_str(),
     ];
+    // No argument list says `confirmar`: !remover only ever asks.
     let words = COMMANDS
         .iter()
-        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
-        .filter(|w| !["remover", "remove", "apagar"].contains(w));
+        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()));
     for word in words {
         for arg in args {
             let reply = desk.say(&format!("!{word} {arg}")).await;
@@ -700,6 +720,12 @@ async fn f16_a_name_is_trimmed_and_lowered_then_checked() {
     )
     .await;
     assert_eq!(desk.tenants(), ["clientex", "clientey", "loja-da_ana2"]);
+    let logged: Vec<Option<TenantId>> = desk.audit().into_iter().map(|a| a.tenant).collect();
+    assert_eq!(
+        logged[1],
+        Some(tid("clientey")),
+        "the log names the checked id"
+    );
     let sessions = Arc::clone(&desk.sessions);
     for id in ["clientex", "clientey", "loja-da_ana2"] {
         sessions.stop(&tid(id)).await;
