@@ -136,6 +136,16 @@ pub fn missing_tenant() -> &'static str {
     "Falta o nome do cliente."
 }
 
+/// A command got more arguments than it takes.
+pub fn too_many_args() -> &'static str {
+    "Argumentos demais."
+}
+
+/// A command named a tenant that does not exist.
+pub fn tenant_not_found(prefix: &str, tenant: &str) -> String {
+    format!("cliente {tenant} não encontrado; veja a lista com {prefix}clientes")
+}
+
 /// A count argument out of range.
 pub fn bad_count(text: &str, max: usize) -> String {
     format!("\"{text}\" não é uma quantidade válida: use um número de 1 a {max}.")

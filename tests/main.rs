@@ -3,6 +3,7 @@
 // Helpers outside #[test] fns unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_cmds;
 mod admin_e2e;
 mod cli;
 mod client_sim;

@@ -1,6 +1,6 @@
 //! `!clientes`: every tenant with its state and number.
 
-use super::registry::{Answer, Invocation, Run, Spec};
+use super::registry::{Answer, Invocation, Run, Spec, at_most};
 use super::{Admin, Asker, Out};
 
 /// The declaration.
@@ -13,7 +13,8 @@ pub(super) const SPEC: Spec = Spec {
     run: Run::Now(run),
 };
 
-fn run(admin: &Admin, _: &Asker, _: &Invocation) -> Answer {
+fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 0)?;
     let tenants = admin.store.control().tenants()?;
     if tenants.is_empty() {
         let prefix = &admin.config.admin.prefix;

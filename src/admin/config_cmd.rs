@@ -32,7 +32,7 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         let shown = current.unwrap_or_else(|| "(padrão)".to_owned());
         return Ok(vec![Out::Text(format!("⚙️ {id} {name} = {shown}"))]);
     }
-    if value.eq_ignore_ascii_case("padrao") || value.eq_ignore_ascii_case("padrão") {
+    if crate::client::words::fold(value) == "padrao" {
         db.clear_setting(&name)?;
         return Ok(vec![Out::Text(format!("⚙️ {id} {name} voltou ao padrão."))]);
     }

@@ -2,7 +2,7 @@
 //! or of all.
 
 use super::registry::{
-    Answer, CommandError, Invocation, Run, Spec, count_arg, existing, tenant_arg,
+    Answer, CommandError, Invocation, Run, Spec, at_most, count_arg, existing, tenant_arg,
 };
 use super::{Admin, Asker, Out};
 use crate::chat::{ChatId, PhoneNumber};
@@ -22,6 +22,7 @@ pub(super) const SPEC: Spec = Spec {
 const SHOWN: usize = 200;
 
 fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 3)?;
     let id = tenant_arg(inv, 0)?;
     let (_, db) = existing(admin, &id)?;
     // A short number is a count; anything else in second place is a contact.

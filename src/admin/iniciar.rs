@@ -1,7 +1,7 @@
 //! `!iniciar <cliente>`: starts a stopped or failed session again; takes a session in
 //! conflict back.
 
-use super::registry::{Answer, CommandError, Invocation, Run, Spec, existing, tenant_arg};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, at_most, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::session::Command;
 use crate::tenant::SessionState;
@@ -17,6 +17,7 @@ pub(super) const SPEC: Spec = Spec {
 };
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     let id = tenant_arg(inv, 0)?;
     existing(admin, &id)?;
     if let Some(state) = admin.sessions.state(&id) {

@@ -1,6 +1,6 @@
 //! `!logs <cliente> [n]`: the tenant's newest log records.
 
-use super::registry::{Answer, Invocation, Run, Spec, count_arg, existing, tenant_arg};
+use super::registry::{Answer, Invocation, Run, Spec, at_most, count_arg, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 
 /// The declaration.
@@ -14,6 +14,7 @@ pub(super) const SPEC: Spec = Spec {
 };
 
 fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 2)?;
     let id = tenant_arg(inv, 0)?;
     let n = count_arg(inv, 1, 20, 200)?;
     let (_, db) = existing(admin, &id)?;

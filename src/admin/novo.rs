@@ -1,11 +1,12 @@
 //! `!novo <cliente> [telefone]`: creates a tenant, starts its session, and the QR (and
 //! with a phone, a pairing code) follows in this chat.
 
-use super::registry::{Answer, CommandError, Invocation, Run, Spec, tenant_arg};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, phone_after, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::replies;
-use crate::tenant::TenantId;
+use crate::store::StoreError;
+use crate::tenant::{TenantId, TenantIdError};
 
 /// The declaration.
 pub(super) const SPEC: Spec = Spec {
@@ -18,11 +19,19 @@ pub(super) const SPEC: Spec = Spec {
 };
 
 fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
+    if inv.args.is_empty() {
+        // F16: the name to choose comes with its rule.
+        return Err(CommandError::Usage(TenantIdError::Empty.to_string()));
+    }
     let id = tenant_arg(inv, 0)?;
     let phone = phone_arg(inv).map_err(|()| space_in_name(inv))?;
+    let tenants = admin.store.control().tenants()?;
+    if tenants.iter().any(|t| t.id == id) {
+        // Before the limit: a duplicate always answers `já existe` (DESIGN.md §7).
+        return Err(StoreError::TenantExists(id).into());
+    }
     let limit = admin.config.limits.max_tenants;
-    let count = admin.store.control().tenants()?.len();
-    if u32::try_from(count).unwrap_or(u32::MAX) >= limit {
+    if u32::try_from(tenants.len()).unwrap_or(u32::MAX) >= limit {
         return Err(CommandError::Refused(replies::too_many_tenants(limit)));
     }
     admin.store.create_tenant(&id, crate::clock::now_ms())?;
@@ -34,15 +43,10 @@ fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     ))])
 }
 
-/// The optional phone; `Err` when a second word is no phone (a name with a space).
+/// The optional phone (spaces allowed); `Err` when what follows the name is no phone
+/// (a name with a space).
 fn phone_arg(inv: &Invocation) -> Result<Option<PhoneNumber>, ()> {
-    if inv.args.len() > 2 {
-        return Err(());
-    }
-    match inv.args.get(1) {
-        None => Ok(None),
-        Some(text) => PhoneNumber::parse(text).map(Some).map_err(drop),
-    }
+    phone_after(inv, 1).transpose().map_err(drop)
 }
 
 /// The whole name as typed, refused with the rule.

@@ -1,6 +1,6 @@
 //! `!parar <cliente>`: stops a tenant's session and closes its browser.
 
-use super::registry::{Answer, BoxFuture, Invocation, Run, Spec, existing, tenant_arg};
+use super::registry::{Answer, BoxFuture, Invocation, Run, Spec, at_most, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::tenant::SessionState;
 
@@ -19,6 +19,7 @@ fn start<'a>(admin: &'a Admin, _: &'a Asker, inv: &'a Invocation) -> BoxFuture<'
 }
 
 async fn run(admin: &Admin, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     let id = tenant_arg(inv, 0)?;
     let (record, _) = existing(admin, &id)?;
     admin.delivery.cancel(&id);

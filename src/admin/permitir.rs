@@ -1,10 +1,13 @@
 //! `!permitir` and `!negar <cliente> <comando|recurso|*> [contato]`: what a tenant, or
 //! one of its contacts, may use.
 
-use super::registry::{Answer, CommandError, Invocation, Run, Spec, existing, tenant_arg};
+use super::registry::{
+    Answer, CommandError, Invocation, Run, Spec, existing, rest_after, tenant_arg,
+};
 use super::{Admin, Asker, Out};
 use crate::chat::{ChatId, PhoneNumber};
 use crate::client::permissions::{EVERYTHING, FEATURES, grant};
+use crate::client::words::clean;
 use crate::store::Permission;
 
 /// `!permitir`.
@@ -44,13 +47,11 @@ fn run(admin: &Admin, inv: &Invocation, perm: Permission) -> Answer {
         ));
     };
     let item = item(admin, word)?;
-    let contact = match inv.args.get(2) {
-        Some(text) => Some(db.canonical_chat(&contact(text)?)?),
-        None => None,
+    // The contact is the rest: a phone may be written with spaces.
+    let contact = match clean(rest_after(inv, 2)).as_str() {
+        "" => None,
+        text => Some(db.canonical_chat(&contact(text)?)?),
     };
-    if inv.args.len() > 3 {
-        return Err(CommandError::Usage("Argumentos demais.".to_owned()));
-    }
     grant(admin.store.control(), &id, &item, contact.as_deref(), perm)?;
     let verb = if perm == Permission::Allow {
         "✅ liberado"

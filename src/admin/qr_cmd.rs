@@ -2,10 +2,9 @@
 //! cached one.
 
 use super::registry::{
-    Answer, BoxFuture, CommandError, Invocation, Run, Spec, existing, tenant_arg,
+    Answer, BoxFuture, CommandError, Invocation, Run, Spec, existing, phone_after, tenant_arg,
 };
 use super::{Admin, Asker, Out};
-use crate::chat::PhoneNumber;
 use crate::replies;
 use crate::tenant::SessionState;
 
@@ -26,12 +25,9 @@ fn start<'a>(admin: &'a Admin, asker: &'a Asker, inv: &'a Invocation) -> BoxFutu
 async fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     let id = tenant_arg(inv, 0)?;
     let (record, _) = existing(admin, &id)?;
-    let phone = match inv.args.get(1) {
-        Some(text) => {
-            Some(PhoneNumber::parse(text).map_err(|e| CommandError::Usage(e.to_string()))?)
-        }
-        None => None,
-    };
+    let phone = phone_after(inv, 1)
+        .transpose()
+        .map_err(|e| CommandError::Usage(e.to_string()))?;
     if record.state == SessionState::Online {
         return Err(CommandError::Refused(replies::already_online(id.as_str())));
     }

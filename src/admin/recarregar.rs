@@ -1,6 +1,6 @@
 //! `!recarregar`: reads `commands/*.toml` again; a wrong file keeps the old commands.
 
-use super::registry::{Answer, CommandError, Invocation, Run, Spec};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, at_most};
 use super::{Admin, Asker, Out};
 use crate::client::catalog::Catalog;
 
@@ -14,7 +14,8 @@ pub(super) const SPEC: Spec = Spec {
     run: Run::Now(run),
 };
 
-fn run(admin: &Admin, _: &Asker, _: &Invocation) -> Answer {
+fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 0)?;
     let catalog = Catalog::load(&admin.config.paths.commands)
         .map_err(|e| CommandError::Refused(format!("❌ Comandos não recarregados: {e}")))?;
     let n = catalog.commands().len();

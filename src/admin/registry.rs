@@ -13,7 +13,8 @@ use std::pin::Pin;
 use tracing::{error, info};
 
 use super::{Admin, Asker, Out, first_line};
-use crate::client::words::{closest, normalize, parse_command};
+use crate::chat::{PhoneError, PhoneNumber};
+use crate::client::words::{clean, closest, is_invisible, normalize, parse_command};
 use crate::replies;
 use crate::store::{StoreError, TenantDb};
 use crate::tenant::{TenantId, TenantRecord};
@@ -188,20 +189,42 @@ pub fn existing(
     admin: &Admin,
     id: &TenantId,
 ) -> Result<(TenantRecord, std::sync::Arc<TenantDb>), CommandError> {
-    let record = admin.store.control().tenant(id)?;
-    let record = record.ok_or_else(|| StoreError::TenantNotFound(id.clone()))?;
+    let Some(record) = admin.store.control().tenant(id)? else {
+        let prefix = &admin.config.admin.prefix;
+        return Err(CommandError::Refused(replies::tenant_not_found(
+            prefix,
+            id.as_str(),
+        )));
+    };
     Ok((record, admin.store.tenant(id)?))
 }
 
 /// The text after the first `n` arguments, as typed (free text such as a message).
+/// Invisible marks between words separate like spaces, as they do for the arguments.
 pub fn rest_after(inv: &Invocation, n: usize) -> &str {
+    let blank = |c: char| c.is_whitespace() || is_invisible(c);
     let mut rest = inv.rest.as_str();
     for _ in 0..n {
-        rest = rest.trim_start();
+        rest = rest.trim_start_matches(blank);
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         rest = &rest[end..];
     }
-    rest.trim()
+    rest.trim_matches(blank)
+}
+
+/// Refuses words after the first `n` arguments: `!parar a b` must not stop `a` alone.
+pub fn at_most(inv: &Invocation, n: usize) -> Result<(), CommandError> {
+    match inv.args.len() > n {
+        true => Err(CommandError::Usage(replies::too_many_args().to_owned())),
+        false => Ok(()),
+    }
+}
+
+/// The phone written after the first `n` arguments, spaces allowed
+/// (`+55 (11) 98888-7777`); `None` when nothing follows them.
+pub fn phone_after(inv: &Invocation, n: usize) -> Option<Result<PhoneNumber, PhoneError>> {
+    let text = clean(rest_after(inv, n));
+    (!text.is_empty()).then(|| PhoneNumber::parse(&text))
 }
 
 /// A number argument within `1..=max`, or `default` when absent.
@@ -214,14 +237,17 @@ pub fn count_arg(
     let Some(text) = inv.args.get(index) else {
         return Ok(default);
     };
+    // NOTE: digits only: `usize` parsing takes "+55" (a phone's start) as 55.
+    let digits = text.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) if digits && (1..=max).contains(&n) => Ok(n),
         _ => Err(CommandError::Usage(replies::bad_count(text, max))),
     }
 }
 
 /// `!ajuda`: every command with its usage; `!ajuda <comando>`: one command.
 pub(super) fn help(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     let prefix = &admin.config.admin.prefix;
     let Some(word) = inv.args.first() else {
         let mut lines = vec![replies::admin_help_header().to_owned()];
@@ -282,7 +308,7 @@ mod tests {
         };
         assert_eq!(count_arg(&inv(&["x"]), 1, 20, 200).unwrap(), 20);
         assert_eq!(count_arg(&inv(&["x", "5"]), 1, 20, 200).unwrap(), 5);
-        for bad in ["0", "201", "-1", "dez"] {
+        for bad in ["0", "201", "-1", "dez", "+5"] {
             assert!(matches!(
                 count_arg(&inv(&["x", bad]), 1, 20, 200),
                 Err(CommandError::Usage(_))

@@ -1,7 +1,7 @@
 //! `!status [cliente]`: every tenant with state, number, uptime, queue, messages today
 //! and last error; one tenant adds memory and the last message's time.
 
-use super::registry::{Answer, Invocation, Run, Spec, existing, tenant_arg};
+use super::registry::{Answer, Invocation, Run, Spec, at_most, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::session::process::ProfilePaths;
 use crate::tenant::{SessionState, TenantId, TenantRecord};
@@ -20,6 +20,7 @@ pub(super) const SPEC: Spec = Spec {
 const TODAY_CAP: usize = 20_000;
 
 fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
+    at_most(inv, 1)?;
     if inv.args.is_empty() {
         return overview(admin);
     }
