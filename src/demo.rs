@@ -33,7 +33,7 @@ const STEP: Duration = Duration::from_secs(120);
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     /// A step did not happen in time.
-    #[error("o passo \"{0}\" não aconteceu em {secs} s; veja {log}", secs = STEP.as_secs(), log = .1.display())]
+    #[error("o passo \"{0}\" não aconteceu a tempo; veja {log}", log = .1.display())]
     Step(String, PathBuf),
     /// The simulator or a file could not be used.
     #[error("{0}")]

@@ -113,7 +113,10 @@ pub fn admin_hint(prefix: &str) -> String {
 
 /// A command that arrived after the stale window (orbitbot was down): not run.
 pub fn late_command(command: &str) -> String {
-    format!("⏱️ \"{command}\" chegou atrasado e não foi executado. Mande de novo se ainda quiser.")
+    format!(
+        "⏱️ \"{command}\" chegou atrasado e não foi executado. \
+         Mande de novo se ainda quiser."
+    )
 }
 
 /// To someone who is not an operator (once a day).
@@ -259,4 +262,25 @@ pub fn restarted(sessions: &[String]) -> String {
         true => "🔄 orbitbot reiniciado. Nenhum cliente ainda.".to_owned(),
         false => format!("🔄 orbitbot reiniciado. Sessões:\n{}", sessions.join("\n")),
     }
+}
+
+/// How to type a pairing code on the phone.
+pub fn pair_hint() -> &'static str {
+    "No celular: WhatsApp › Aparelhos conectados › Conectar com número de telefone."
+}
+
+/// `!permitir`/`!negar` named something that is neither a command nor a feature.
+pub fn unknown_item(word: &str, features: &str) -> String {
+    format!(
+        "\"{word}\" não é um comando nem um recurso. Recursos: {features}; \
+         comandos: os de !ajuda do cliente."
+    )
+}
+
+/// `!remover` without `confirmar`.
+pub fn confirm_removal(prefix: &str, tenant: &str) -> String {
+    format!(
+        "⚠️ Isso apaga {tenant}: sessão, perfil e histórico. \
+         Para confirmar: {prefix}remover {tenant} confirmar"
+    )
 }

@@ -61,7 +61,7 @@ impl Console {
     pub(crate) fn show_pair_code(&self, code: &str) {
         let code = super::delivery::dashed(code);
         println!("\nCódigo de pareamento do admin: {code}");
-        println!("No celular: WhatsApp › Aparelhos conectados › Conectar com número de telefone.");
+        println!("{}", crate::replies::pair_hint());
         info!("admin pairing code shown");
     }
 

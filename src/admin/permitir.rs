@@ -8,6 +8,7 @@ use super::{Admin, Asker, Out};
 use crate::chat::{ChatId, PhoneNumber};
 use crate::client::permissions::{EVERYTHING, FEATURES, grant};
 use crate::client::words::clean;
+use crate::replies;
 use crate::store::Permission;
 
 /// `!permitir`.
@@ -82,10 +83,8 @@ fn item(admin: &Admin, word: &str) -> Result<String, CommandError> {
         return Ok(spec.name.clone());
     }
     let features: Vec<&str> = FEATURES.iter().map(|(f, _)| *f).collect();
-    Err(CommandError::Refused(format!(
-        "\"{word}\" não é um comando nem um recurso. Recursos: {}; comandos: os de !ajuda do cliente.",
-        features.join(", ")
-    )))
+    let text = replies::unknown_item(&word, &features.join(", "));
+    Err(CommandError::Refused(text))
 }
 
 fn contact(text: &str) -> Result<String, CommandError> {

@@ -5,6 +5,7 @@ use super::registry::{
     Answer, BoxFuture, CommandError, Invocation, Run, Spec, existing, tenant_arg,
 };
 use super::{Admin, Asker, Out};
+use crate::replies;
 use crate::session::process::ProfilePaths;
 
 /// The declaration.
@@ -26,9 +27,7 @@ async fn run(admin: &Admin, inv: &Invocation) -> Answer {
     existing(admin, &id)?;
     let prefix = &admin.config.admin.prefix;
     if inv.args.get(1).map(String::as_str) != Some("confirmar") || inv.args.len() > 2 {
-        let ask = format!(
-            "⚠️ Isso apaga {id}: sessão, perfil e histórico. Para confirmar: {prefix}remover {id} confirmar"
-        );
+        let ask = replies::confirm_removal(prefix, id.as_str());
         return Err(CommandError::Refused(ask));
     }
     admin.delivery.cancel(&id);
