@@ -326,10 +326,35 @@ async fn f20_an_edit_updates_the_text_and_runs_nothing() {
         json!({"id": "E-2", "from": C1, "type": "protocol", "body": "!menu"}),
     );
     b.nothing_more("clientea").await;
+    // Deletions and delivery receipts mark the rows they name.
+    b.event(
+        "clientea",
+        BridgeEvent::Revoke {
+            id: Some("E-1".into()),
+            chat_id: Some(qualify(C1)),
+            from: Some(qualify(C1)),
+            author: None,
+        },
+    );
+    b.deliver(
+        "clientea",
+        json!({"id": first.id, "from": ACCOUNT, "to": C1, "fromMe": true, "body": first.text}),
+    );
+    b.event(
+        "clientea",
+        BridgeEvent::Ack {
+            ack: 3,
+            chat_id: Some(qualify(C1)),
+            ids: vec![Some(first.id.clone())],
+        },
+    );
+    b.nothing_more("clientea").await;
     let db = b.store.tenant(&b.tenant("clientea")).unwrap();
     let edited = db.message("E-1").unwrap().unwrap();
     assert_eq!(edited.text.as_deref(), Some("!menu"));
-    assert!(edited.edited);
+    assert!(edited.edited && edited.revoked);
+    let ours = db.message(&first.id).unwrap().unwrap();
+    assert_eq!((ours.from_me, ours.ack), (true, 3), "{ours:?}");
     assert!(db.message("E-2").unwrap().is_none());
 }
 
