@@ -78,20 +78,30 @@ pub(super) struct Facts {
 
 /// Everything a decision reads.
 pub(super) struct Scene<'a> {
+    /// Whose messages.
     pub(super) tenant: &'a TenantId,
+    /// Limits, prefix and time zone.
     pub(super) config: &'a Config,
+    /// The client commands as loaded last.
     pub(super) catalog: &'a Catalog,
+    /// The tenant's own settings (`!config`).
     pub(super) settings: &'a TenantSettings,
+    /// The operator's rules for this tenant.
     pub(super) perms: &'a PermissionSet,
+    /// The tenant's database, for reads (writes go in the [`Outcome`]).
     pub(super) db: &'a TenantDb,
+    /// The account's own addresses.
     pub(super) me: &'a Me,
+    /// Now, Unix milliseconds.
     pub(super) now_ms: u64,
+    /// Now, in the operator's time zone.
     pub(super) now: jiff::Zoned,
     /// Contacts with a live (not stale) message in this batch.
     pub(super) live: &'a HashSet<String>,
 }
 
 impl Scene<'_> {
+    /// The command prefix.
     pub(super) fn prefix(&self) -> &str {
         &self.config.admin.prefix
     }
@@ -129,7 +139,9 @@ pub(super) struct Reply {
 /// The replies and state changes of a batch.
 #[derive(Debug, Default)]
 pub(super) struct Outcome {
+    /// Replies, in the order they go.
     pub(super) replies: Vec<Reply>,
+    /// Plugin-state changes, committed with the replies.
     pub(super) kv: Vec<KvWrite>,
 }
 

@@ -30,9 +30,13 @@ impl Outlet for Sessions {
 
 /// What every worker shares.
 pub(super) struct Shared {
+    /// The configuration.
     pub(super) config: Arc<Config>,
+    /// The store.
     pub(super) store: Arc<Store>,
+    /// Where replies go.
     pub(super) outlet: Arc<dyn Outlet>,
+    /// The client commands, replaced by `!recarregar`.
     catalog: RwLock<Arc<Catalog>>,
 }
 

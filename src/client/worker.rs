@@ -42,6 +42,8 @@ pub(super) struct Worker {
 }
 
 impl Worker {
+    /// A worker for `tenant`; it learns the account's number from the store and from
+    /// the session's `online`.
     pub(super) fn new(tenant: TenantId, shared: Arc<Shared>) -> Worker {
         Worker {
             tenant,
