@@ -345,11 +345,17 @@ async fn f09_a_burst_is_paced_and_a_rate_limited_send_is_retried() {
         for p in &people {
             all.extend(replies_to(&net, p).await);
         }
-        let to_group = all.iter().filter(|m| m["group"] == group).count();
-        let direct = all.len() - to_group;
+        // Each group reply lands in both members' inboxes: count the second's.
+        let member = replies_to(&net, &people[1]).await;
+        let to_group = member.iter().filter(|m| m["group"] == group).count();
+        let direct = all.iter().filter(|m| m["group"].is_null()).count();
         (direct >= 20 && to_group >= 5).then_some(all)
     })
     .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let member = replies_to(&net, &people[1]).await;
+    let to_group = member.iter().filter(|m| m["group"] == group).count();
+    assert_eq!(to_group, 5, "one reply per group command, in the group");
     let direct: Vec<&Value> = everything.iter().filter(|m| m["group"].is_null()).collect();
     let mut per_phone: HashMap<String, usize> = HashMap::new();
     for m in &direct {
@@ -358,7 +364,7 @@ async fn f09_a_burst_is_paced_and_a_rate_limited_send_is_retried() {
             .or_default() += 1;
     }
     assert!(
-        per_phone.values().all(|n| *n == 1),
+        per_phone.len() == 20 && per_phone.values().all(|n| *n == 1),
         "one reply each: {per_phone:?}"
     );
     let mut times: Vec<u64> = direct
