@@ -10,6 +10,7 @@ mod codec;
 mod control;
 mod lock;
 mod logs;
+mod restore;
 mod tenant_db;
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ pub use control::{AuditEntry, ControlDb, Permission};
 pub use lock::{DataDirLock, LockError};
 pub use logs::{LogSink, TenantLogLayer};
 pub use tenant_db::{
-    Arrival, Arrived, Contact, HistoryEntry, KvWrite, LogRecord, MediaRef, OutboxEntry,
+    Arrival, Arrived, Contact, CopyStats, HistoryEntry, KvWrite, LogRecord, MediaRef, OutboxEntry,
     OutboxState, Sighting, TenantDb,
 };
 

@@ -166,6 +166,38 @@ impl ControlDb {
         })
     }
 
+    /// Removes every explicit permission of a tenant (back to the defaults).
+    pub fn clear_permissions(&self, id: &TenantId) -> StoreResult<()> {
+        self.write_tenant_row(id, |txn| {
+            let mine = |(t, _): (&str, &str)| t == id.as_str();
+            txn.open_table(PERMISSIONS)?.retain(|k, _| !mine(k))?;
+            Ok(())
+        })
+    }
+
+    /// Puts back a tenant's control rows from a backup, in one transaction: its record
+    /// (inserted when missing, replaced when present) and exactly `permissions` (any
+    /// other permission of the tenant is removed).
+    pub fn restore_tenant(
+        &self,
+        record: &TenantRecord,
+        permissions: &BTreeMap<String, Permission>,
+    ) -> StoreResult<()> {
+        let id = record.id.as_str();
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(TENANTS)?
+                .insert(id, encode(record).as_slice())?;
+            let mut table = txn.open_table(PERMISSIONS)?;
+            table.retain(|(t, _), _| t != id)?;
+            for (name, perm) in permissions {
+                table.insert((id, name.as_str()), *perm == Permission::Allow)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
     /// The tenant's explicit permission for `name`, if the operator set one.
     pub fn permission(&self, id: &TenantId, name: &str) -> StoreResult<Option<Permission>> {
         let txn = self.db.begin_read()?;

@@ -4,9 +4,11 @@
 //! Every query here reads one file, the tenant's own: isolation between tenants holds
 //! by construction.
 
+mod copy;
 mod pipeline;
 mod settings;
 
+pub use copy::CopyStats;
 pub use pipeline::{Arrival, Arrived, KvWrite, Sighting};
 
 use std::path::Path;
