@@ -10,6 +10,8 @@
 //! - [`chat`]: WhatsApp addresses, [`chat::PhoneNumber`] and [`chat::ChatId`].
 //! - [`store`]: redb, one control database and one database per tenant; the data
 //!   folder's lock; tenant log records.
+//! - [`backup`]: a tenant's backup archive (`.tar.zst`): writing, verifying, extracting,
+//!   naming and retention.
 //! - [`control`]: the control socket through which shell subcommands reach `run`.
 //! - [`run`]: the long-running service and its orderly shutdown.
 //! - [`session`]: one supervised browser session per tenant, its queue and processes.
@@ -26,6 +28,7 @@
 //! - [`procmem`]: the memory (PSS) of a process group, for `!status`.
 
 pub mod admin;
+pub mod backup;
 pub mod bridge;
 pub mod chat;
 pub mod cli;
