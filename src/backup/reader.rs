@@ -126,6 +126,7 @@ struct Seen {
 }
 
 impl Seen {
+    /// Takes the next entry: checks its name, hashes its content through `sink`.
     fn take<R: Read>(
         &mut self,
         mut entry: tar::Entry<'_, R>,
@@ -134,35 +135,27 @@ impl Seen {
         if self.manifest.is_some() {
             return Err(tampered("o manifest.json não é a última entrada"));
         }
-        let raw = entry.path_bytes().into_owned();
         let kind = entry.header().entry_type();
-        let name = match classify(&raw, kind, entry.size()) {
+        let (path, kind) = match classify(&entry.path_bytes(), kind, entry.size()) {
             Ok(named) => named,
             Err(e) => {
                 self.bad.get_or_insert(e);
                 return Ok(());
             }
         };
-        let key = match name.1 {
-            Kind::File => name.0.clone(),
-            Kind::Dir => dir_key(&name.0),
+        let key = match kind {
+            Kind::File => path.clone(),
+            Kind::Dir => dir_key(&path),
         };
         if !self.names.insert(key.clone()) {
             return Err(tampered(&format!("entrada repetida: {key}")));
         }
-        match name {
-            (path, Kind::File) if path == MANIFEST_ENTRY => {
-                self.manifest = Some(read_manifest(entry)?)
-            }
-            (path, Kind::File) => self.file(path, &mut entry, sink)?,
-            (path, Kind::Dir) => {
+        match kind {
+            Kind::File if path == MANIFEST_ENTRY => self.manifest = Some(read_manifest(entry)?),
+            Kind::File => self.file(path, &mut entry, sink)?,
+            Kind::Dir => {
                 sink(&Item::Dir(&path), &mut io::empty())?;
-                let info = EntryInfo {
-                    path: key.clone(),
-                    size: 0,
-                    sha256: String::new(),
-                };
-                self.entries.insert(key, info);
+                self.record(key, 0, String::new());
             }
         }
         Ok(())
@@ -173,13 +166,17 @@ impl Seen {
         sink(&Item::File(&path), &mut reader)?;
         io::copy(&mut reader, &mut io::sink()).map_err(unreadable)?;
         let (size, sha256) = reader.finish();
+        self.record(path, size, sha256);
+        Ok(())
+    }
+
+    fn record(&mut self, path: String, size: u64, sha256: String) {
         let info = EntryInfo {
             path: path.clone(),
             size,
             sha256,
         };
         self.entries.insert(path, info);
-        Ok(())
     }
 
     /// Checks the manifest: present, of a known format, and matching what was read.
