@@ -12,6 +12,8 @@
 
 mod ajuda;
 pub mod alerts;
+mod backup_cmd;
+mod backups_cmd;
 mod clientes;
 mod config_cmd;
 pub mod console;
@@ -27,6 +29,7 @@ mod qr_cmd;
 mod recarregar;
 pub mod registry;
 mod remover;
+mod restaurar;
 mod status;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -115,10 +118,16 @@ impl Admin {
             loop {
                 tokio::select! {
                     event = events.recv() => match event {
-                        Some(event) => self.on_event(event, &commands).await,
+                        Some(event) => {
+                            self.after_logout(&event);
+                            self.on_event(event, &commands).await;
+                        }
                         None => break,
                     },
-                    _ = disk.tick() => self.alerts.check_disk(&self, &self.config.paths.data),
+                    _ = disk.tick() => {
+                        self.alerts.check_disk(&self, &self.config.paths.data);
+                        self.daily_backups();
+                    }
                 }
             }
         }
@@ -126,6 +135,51 @@ impl Admin {
         .await;
         drop(commands);
         let _ = worker.await;
+    }
+
+    /// A phone logged a tenant out: its credentials are archived, then cleared.
+    fn after_logout(self: &Arc<Self>, event: &SessionEvent) {
+        let SessionEvent::State { tenant, state, .. } = event else {
+            return;
+        };
+        if *state != crate::tenant::SessionState::LoggedOut || tenant.is_admin() {
+            return;
+        }
+        let (admin, tenant) = (Arc::clone(self), tenant.clone());
+        tokio::spawn(async move {
+            let done = crate::backup::archive_logouts(&admin.config, &admin.store, &tenant);
+            if let Err(e) = done.await {
+                warn!(%tenant, error = %e, "logged-out credentials not archived");
+            }
+        });
+    }
+
+    /// Starts the daily backup once a day at `[backups] daily_at` (local time).
+    fn daily_backups(self: &Arc<Self>) {
+        let Some(at) = self.config.backups.daily_at else {
+            return;
+        };
+        let now = jiff::Timestamp::now().to_zoned(self.config.admin.timezone.clone());
+        if now.time() < at {
+            return;
+        }
+        let today = now.date().to_string();
+        let Ok(db) = self.store.tenant(&TenantId::admin()) else {
+            return;
+        };
+        if db.kv_get("backup", "daily").ok().flatten().as_deref() == Some(today.as_bytes()) {
+            return;
+        }
+        let _ = db.kv_set("backup", "daily", today.as_bytes());
+        let admin = Arc::clone(self);
+        tokio::spawn(async move {
+            info!("daily backups starting");
+            let sessions = Some(&*admin.sessions);
+            let failed = crate::backup::daily(&admin.config, &admin.store, sessions).await;
+            for (tenant, why) in failed {
+                admin.tell_operators(&crate::replies::daily_backup_failed(tenant.as_str(), &why));
+            }
+        });
     }
 
     async fn on_event(&self, event: SessionEvent, commands: &mpsc::UnboundedSender<Job>) {

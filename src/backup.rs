@@ -22,11 +22,13 @@
 
 mod manifest;
 mod names;
+mod ops;
 mod reader;
 mod writer;
 
 pub use manifest::{ControlData, EntryInfo, Manifest};
 pub use names::{ArchiveInfo, archive_name, is_archive_name, list, prune, tenant_dir};
+pub use ops::{Restored, Taken, archive_logouts, daily, restore, take};
 pub use reader::{extract, verify};
 pub use writer::ArchiveWriter;
 
@@ -130,6 +132,9 @@ pub enum BackupError {
     /// Reading the tenant's data from the store failed.
     #[error("{}", .0.user_message())]
     Store(#[from] StoreError),
+    /// Refused as asked: no such archive, a tenant that exists, ... (the pt-BR why).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl BackupError {

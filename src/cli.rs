@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -37,6 +38,27 @@ pub enum Command {
     CheckConfig,
     /// List the tenants with their session state.
     Tenants,
+    /// Take a backup of a tenant (its browser pauses briefly while `run` is up).
+    Backup {
+        /// The tenant.
+        tenant: String,
+    },
+    /// List a tenant's backups, newest first.
+    Backups {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Restore a tenant from one of its own backups (verified first).
+    Restore {
+        /// The tenant.
+        tenant: String,
+        /// The archive's name, as `backups` lists it (default: the newest).
+        #[arg(long, value_name = "NAME")]
+        file: Option<String>,
+        /// Replace the tenant if it exists.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Play the whole story on the simulator with real Chromium (no config needed).
     Demo,
     /// Run the WhatsApp simulator (no configuration file needed).
@@ -51,7 +73,21 @@ pub enum Command {
 pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
     let outcome = match cli.command {
         Command::CheckConfig => load(&cli.config).and_then(|c| check_config(&c)),
-        Command::Tenants => load(&cli.config).and_then(|c| tenants(&c)),
+        Command::Tenants => load(&cli.config).and_then(|c| tenants(&Arc::new(c))),
+        Command::Backup { tenant } => ask(&cli.config, Request::Backup { tenant }),
+        Command::Backups { tenant } => ask(&cli.config, Request::Backups { tenant }),
+        Command::Restore {
+            tenant,
+            file,
+            replace,
+        } => ask(
+            &cli.config,
+            Request::Restore {
+                tenant,
+                file,
+                replace,
+            },
+        ),
         Command::Run { pair } => load(&cli.config).and_then(|c| run(c, sink, pair.as_deref())),
         Command::Simulator { listen } => simulator(listen),
         Command::Demo => demo(),
@@ -117,13 +153,27 @@ fn simulator(listen: std::net::SocketAddr) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn tenants(config: &Config) -> Result<(), String> {
-    match control::request(&config.paths.data, &Request::Tenants) {
+/// Sends a request that answers with a text, and prints it.
+fn ask(path: &std::path::Path, request: Request) -> Result<(), String> {
+    let config = Arc::new(load(path)?);
+    match control::request(&config, &request) {
+        Ok(Reply::Text(text)) => {
+            println!("{text}");
+            Ok(())
+        }
+        Ok(Reply::Error(message)) => Err(message),
+        Ok(other) => Err(format!("resposta inesperada: {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn tenants(config: &Arc<Config>) -> Result<(), String> {
+    match control::request(config, &Request::Tenants) {
         Ok(Reply::Tenants(list)) => {
             print!("{}", tenant_table(&list, &config.admin.timezone));
             Ok(())
         }
-        Ok(Reply::Error(message)) => Err(message),
+        Ok(Reply::Error(message) | Reply::Text(message)) => Err(message),
         Err(e) => Err(e.to_string()),
     }
 }

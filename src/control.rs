@@ -17,11 +17,15 @@ use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use crate::backup;
+use crate::config::Config;
+use crate::session::Sessions;
 use crate::store::{DataDirLock, LockError, Store};
-use crate::tenant::TenantRecord;
+use crate::tenant::{TenantId, TenantRecord};
 
-/// The longest a shell subcommand waits for `run` to answer.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a shell subcommand waits for `run` to answer (a backup of a large
+/// profile takes a while).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A request from the shell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +33,25 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum Request {
     /// Every tenant with its state.
     Tenants,
+    /// Take a backup of a tenant.
+    Backup {
+        /// The tenant, as typed.
+        tenant: String,
+    },
+    /// List a tenant's backups.
+    Backups {
+        /// The tenant, as typed.
+        tenant: String,
+    },
+    /// Restore a tenant from one of its backups.
+    Restore {
+        /// The tenant, as typed.
+        tenant: String,
+        /// The archive's name (the newest when absent).
+        file: Option<String>,
+        /// Replace an existing tenant.
+        replace: bool,
+    },
 }
 
 /// The answer to a [`Request`].
@@ -39,6 +62,8 @@ pub enum Reply {
     Tenants(Vec<TenantRecord>),
     /// The request failed; the text is for the operator.
     Error(String),
+    /// A text for the operator (what was done).
+    Text(String),
 }
 
 /// Why a shell subcommand could not get an answer.
@@ -76,8 +101,20 @@ pub fn socket_path(data: &Path) -> PathBuf {
     data.join("orbitbot.sock")
 }
 
-/// Answers a request against an open store; used by `run` and by the shell alike.
-pub fn handle(store: &Store, request: &Request) -> Reply {
+/// What answers requests: the store, and the sessions while `run` is up.
+pub struct Desk {
+    /// The configuration (paths of backups and profiles).
+    pub config: Arc<Config>,
+    /// The open store.
+    pub store: Arc<Store>,
+    /// The running sessions (`None` from the shell, when `run` is not up).
+    pub sessions: Option<Arc<Sessions>>,
+}
+
+/// Answers a request; used by `run` and by the shell alike.
+pub async fn handle(desk: &Desk, request: Request) -> Reply {
+    let sessions = desk.sessions.as_deref();
+    let (config, store) = (&*desk.config, &*desk.store);
     match request {
         Request::Tenants => match store.control().tenants() {
             Ok(list) => Reply::Tenants(list),
@@ -86,11 +123,48 @@ pub fn handle(store: &Store, request: &Request) -> Reply {
                 Reply::Error(e.user_message())
             }
         },
+        Request::Backup { tenant } => match tenant_id(&tenant) {
+            Ok(id) => match backup::take(config, store, sessions, &id, None).await {
+                Ok(taken) => Reply::Text(crate::replies::backup_taken(id.as_str(), &taken)),
+                Err(e) => Reply::Error(e.to_string()),
+            },
+            Err(e) => e,
+        },
+        Request::Restore {
+            tenant,
+            file,
+            replace,
+        } => match tenant_id(&tenant) {
+            Ok(id) => {
+                let done = backup::restore(config, store, sessions, &id, file.as_deref(), replace);
+                match done.await {
+                    Ok(r) => Reply::Text(crate::replies::restored(id.as_str(), &r)),
+                    Err(e) => Reply::Error(e.to_string()),
+                }
+            }
+            Err(e) => e,
+        },
+        Request::Backups { tenant } => match tenant_id(&tenant) {
+            Ok(id) => backups_text(config, &id),
+            Err(e) => e,
+        },
+    }
+}
+
+fn tenant_id(text: &str) -> Result<TenantId, Reply> {
+    TenantId::parse(text).map_err(|e| Reply::Error(e.to_string()))
+}
+
+fn backups_text(config: &Config, id: &TenantId) -> Reply {
+    match backup::list(&backup::tenant_dir(&config.paths.backups, id)) {
+        Ok(list) => Reply::Text(crate::replies::backups_list(id.as_str(), &list)),
+        Err(e) => Reply::Error(e.to_string()),
     }
 }
 
 /// Gets an answer for the shell: from `run` when it is up, else from the store directly.
-pub fn request(data: &Path, request: &Request) -> Result<Reply, ControlError> {
+pub fn request(config: &Arc<Config>, request: &Request) -> Result<Reply, ControlError> {
+    let data = &config.paths.data;
     let socket = socket_path(data);
     if let Ok(stream) = UnixStream::connect(&socket) {
         return exchange(stream, &socket, request);
@@ -101,8 +175,16 @@ pub fn request(data: &Path, request: &Request) -> Result<Reply, ControlError> {
     }
     match DataDirLock::acquire(data) {
         Ok(_lock) => {
-            let store = Store::open(data)?;
-            Ok(handle(&store, request))
+            let desk = Desk {
+                config: Arc::clone(config),
+                store: Arc::new(Store::open(data)?),
+                sessions: None,
+            };
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| ControlError::Protocol {
+                socket: socket.clone(),
+                reason: e.to_string(),
+            })?;
+            Ok(runtime.block_on(handle(&desk, request.clone())))
         }
         Err(LockError::Held { holder, .. }) => Err(ControlError::NoAnswer { holder, socket }),
         Err(e) => Err(e.into()),
@@ -113,6 +195,14 @@ pub fn request(data: &Path, request: &Request) -> Result<Reply, ControlError> {
 fn handle_empty(request: &Request) -> Reply {
     match request {
         Request::Tenants => Reply::Tenants(Vec::new()),
+        Request::Backups { tenant }
+        | Request::Backup { tenant }
+        | Request::Restore { tenant, .. } => Reply::Error(
+            crate::store::StoreError::TenantNotFound(
+                TenantId::parse(tenant).unwrap_or_else(|_| TenantId::admin()),
+            )
+            .user_message(),
+        ),
     }
 }
 
@@ -139,13 +229,13 @@ fn exchange(
 }
 
 /// Serves the socket until `shutdown` turns true; every connection is answered.
-pub async fn serve(listener: UnixListener, store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(listener: UnixListener, desk: Arc<Desk>, mut shutdown: watch::Receiver<bool>) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(connection(stream, Arc::clone(&store)));
+                    connections.spawn(connection(stream, Arc::clone(&desk)));
                 }
                 Err(e) => warn!(error = %e, "control socket accept failed"),
             },
@@ -159,17 +249,14 @@ pub async fn serve(listener: UnixListener, store: Arc<Store>, mut shutdown: watc
     connections.shutdown().await;
 }
 
-async fn connection(stream: tokio::net::UnixStream, store: Arc<Store>) {
+async fn connection(stream: tokio::net::UnixStream, desk: Arc<Desk>) {
     let (read, mut write) = stream.into_split();
     let mut lines = tokio::io::BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let reply = match serde_json::from_str::<Request>(&line) {
             Ok(request) => {
                 debug!(?request, "control request");
-                let store = Arc::clone(&store);
-                tokio::task::spawn_blocking(move || handle(&store, &request))
-                    .await
-                    .unwrap_or_else(|e| Reply::Error(format!("falha interna: {e}")))
+                handle(&desk, request).await
             }
             Err(e) => Reply::Error(format!("pedido não entendido: {e}")),
         };

@@ -284,3 +284,76 @@ pub fn confirm_removal(prefix: &str, tenant: &str) -> String {
          Para confirmar: {prefix}remover {tenant} confirmar"
     )
 }
+
+/// A restore over an existing tenant without `substituir`.
+pub fn restore_needs_replace(prefix: &str, tenant: &str, name: &str) -> String {
+    format!(
+        "{tenant} já existe. Para substituir os dados atuais por este backup: \
+         {prefix}restaurar {tenant} {name} substituir"
+    )
+}
+
+/// A tenant without archives.
+pub fn no_backups(tenant: &str) -> String {
+    format!("Nenhum backup de {tenant} ainda.")
+}
+
+/// An archive name that is not one of the tenant's.
+pub fn unknown_backup(prefix: &str, tenant: &str, name: &str) -> String {
+    format!("Não há backup \"{name}\" de {tenant}. Veja a lista com {prefix}backups {tenant}")
+}
+
+/// A backup taken: name, size and time taken.
+pub fn backup_taken(tenant: &str, taken: &crate::backup::Taken) -> String {
+    format!(
+        "💾 Backup de {tenant}: {} ({}) em {:.1} s (sessão pausada {:.1} s).",
+        taken.name,
+        crate::procmem::human(taken.size),
+        taken.took.as_secs_f64(),
+        taken.paused.as_secs_f64()
+    )
+}
+
+/// A restore done.
+pub fn restored(tenant: &str, restored: &crate::backup::Restored) -> String {
+    let how = if restored.created {
+        "criado e restaurado"
+    } else {
+        "restaurado"
+    };
+    format!(
+        "♻️ {tenant} {how} de {}; a sessão está iniciando.",
+        restored.name
+    )
+}
+
+/// A tenant's archives, newest first.
+pub fn backups_list(tenant: &str, list: &[crate::backup::ArchiveInfo]) -> String {
+    if list.is_empty() {
+        return no_backups(tenant);
+    }
+    let now = crate::clock::now_ms();
+    let mut lines = vec![format!("💾 Backups de {tenant} ({})", list.len())];
+    for a in list {
+        let age = age(now.saturating_sub(a.created_ms));
+        let size = crate::procmem::human(a.size);
+        lines.push(format!("• {} — {size}, há {age}", a.name));
+    }
+    lines.join("\n")
+}
+
+/// `2 h 5 min`, `40 s`, `3 d 4 h`.
+pub fn age(ms: u64) -> String {
+    let s = ms / 1_000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3_600 => format!("{} min", s / 60),
+        3_600..86_400 => format!("{} h {} min", s / 3_600, s % 3_600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
+/// A scheduled backup failed.
+pub fn daily_backup_failed(tenant: &str, why: &str) -> String {
+    format!("❌ Backup diário de {tenant} falhou: {why}")
+}

@@ -102,7 +102,12 @@ pub async fn run(
     let socket = control::socket_path(&config.paths.data);
     let listener = bind(&socket)?;
     let (stop, stopped) = watch::channel(false);
-    let server = tokio::spawn(control::serve(listener, Arc::clone(&store), stopped));
+    let desk = Arc::new(control::Desk {
+        config: Arc::clone(&config),
+        store: Arc::clone(&store),
+        sessions: Some(Arc::clone(&sessions)),
+    });
+    let server = tokio::spawn(control::serve(listener, desk, stopped));
     let tenants = store.control().tenants()?.len();
     let resumed = resumed.len();
     info!(data = %config.paths.data.display(), tenants, resumed, "orbitbot running");

@@ -36,6 +36,14 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let tz = &admin.config.admin.timezone;
     let last = last.map_or("nenhuma".to_owned(), |t| crate::clock::local_time(t, tz));
     lines.push(format!("última mensagem: {last}"));
+    let archives =
+        crate::backup::list(&crate::backup::tenant_dir(&admin.config.paths.backups, &id));
+    let newest = archives.ok().and_then(|list| list.into_iter().next());
+    let backup = newest.map_or("nenhum".to_owned(), |a| {
+        let age = crate::clock::now_ms().saturating_sub(a.created_ms);
+        format!("há {} ({})", crate::replies::age(age), a.name)
+    });
+    lines.push(format!("último backup: {backup}"));
     Ok(vec![Out::Text(lines.join("\n"))])
 }
 
@@ -58,7 +66,7 @@ fn summary(admin: &Admin, record: &TenantRecord) -> Result<String, super::regist
     }
     if state == SessionState::Online {
         let up = crate::clock::now_ms().saturating_sub(record.state_since_ms);
-        parts.push(format!("há {}", duration(up)));
+        parts.push(format!("há {}", crate::replies::age(up)));
     }
     parts.push(format!("fila {}", admin.sessions.queued(id)));
     let (today, _) = activity(admin, id)?;
@@ -87,15 +95,4 @@ fn activity(
 fn recorded_pgid(paths: &ProfilePaths) -> Option<u32> {
     let text = std::fs::read_to_string(&paths.pgid_file).ok()?;
     text.split_whitespace().next()?.parse().ok()
-}
-
-/// `2 h 5 min`, `40 s`.
-fn duration(ms: u64) -> String {
-    let s = ms / 1_000;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3_600 => format!("{} min", s / 60),
-        3_600..86_400 => format!("{} h {} min", s / 3_600, s % 3_600 / 60),
-        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3_600),
-    }
 }
