@@ -298,6 +298,29 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
         .count();
     assert_eq!(alerts, 1);
 
+    // F15: the logged-out credentials are archived, then cleared.
+    let backups = dir.path().join("backups/loja-b");
+    eventually("the logout archive", 30, || async {
+        let list = orbitbot::backup::list(&backups).ok()?;
+        list.iter()
+            .any(|a| a.name.starts_with("logout-"))
+            .then_some(())
+    })
+    .await;
+    let tokens = std::fs::read_dir(dir.path().join("tokens/loja-b")).unwrap();
+    let aside = tokens
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("logged-out-"));
+    assert_eq!(aside.count(), 0, "cleared after archiving");
+
+    // F22 from the phone: !backup, then the tenant removed and restored: back online
+    // without a QR.
+    let seen = say(&net, "!backup demo-loja").await;
+    let taken = text_of(&expect_operator(&net, seen, "Backup de demo-loja").await);
+    assert!(taken.contains(".tar.zst"), "{taken}");
+    let seen = say(&net, "!backups demo-loja").await;
+    expect_operator(&net, seen, "Backups de demo-loja (1)").await;
+
     // F13: !remover ends demo-loja's browser and its files.
     let profile = dir.path().join("tokens/demo-loja");
     assert!(!processes_with(&profile.display().to_string()).is_empty());
@@ -310,6 +333,22 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
     })
     .await;
     assert!(!profile.exists());
+
+    let loads = net.account(CLIENT_A).await["page_loads"].as_u64().unwrap();
+    let seen = say(&net, "!restaurar demo-loja").await;
+    expect_operator(&net, seen, "demo-loja criado e restaurado").await;
+    eventually("demo-loja back from its backup, no scan", 60, || async {
+        let account = net.account(CLIENT_A).await;
+        let back = account["page_loads"].as_u64().unwrap() > loads && account["state"] == "main";
+        back.then_some(())
+    })
+    .await;
+    expect_operator(&net, seen, "demo-loja online").await;
+    let chat = operator_chat(&net).await;
+    assert!(
+        chat[seen..].iter().all(|m| m["type"] != "image"),
+        "no QR needed"
+    );
 
     let (status, log) = tokio::task::block_in_place(|| second.stop());
     assert!(status.success(), "{log}");
