@@ -249,6 +249,13 @@ impl Admin {
             }
         };
         let text = msg.text.clone().unwrap_or_default();
+        // NOTE: the admin's own chat also carries our answers' echoes: only a command
+        // there is the operator talking, anything else would answer itself forever.
+        let prefix = &self.config.admin.prefix;
+        let command = crate::client::words::parse_command(&text, prefix).is_some();
+        if asker.actor == "admin" && !command {
+            return None;
+        }
         if !self.claim(&msg) {
             return None;
         }

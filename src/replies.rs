@@ -4,6 +4,11 @@
 
 /// An unknown command, with the closest known one when there is one.
 pub fn unknown_command(prefix: &str, word: &str, suggestion: Option<&str>) -> String {
+    // A long word is cut: nobody makes the account send pages of it back.
+    let word: String = match word.chars().nth(30) {
+        Some(_) => word.chars().take(30).chain(['…']).collect(),
+        None => word.to_owned(),
+    };
     let hint = suggestion.map_or(String::new(), |s| format!(" Você quis dizer {prefix}{s}?"));
     format!("❓ comando desconhecido: {prefix}{word}.{hint} Mande {prefix}ajuda para ver a lista.")
 }

@@ -87,6 +87,17 @@ async fn after_kill_9_the_next_run_ends_leftovers_and_resumes_logged_in() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(no_process_left(new_loja), "a clean stop ends every browser");
     assert!(!pgid_file.exists());
+
+    // A clean stop is no operator stop: the next run resumes the tenant.
+    assert_eq!(state_of(&config, "loja").as_deref(), Some("online"));
+    let third = tokio::task::block_in_place(|| Running::start(&config));
+    eventually("loja resumed after a clean stop", 60, || async {
+        let loaded = read_pgid(&pgid_file).is_some_and(|pgid| pgid != new_loja);
+        (loaded && state_of(&config, "loja").as_deref() == Some("online")).then_some(())
+    })
+    .await;
+    let (status, log) = tokio::task::block_in_place(|| third.stop());
+    assert!(status.success(), "{log}");
     drop(env.dir);
     net.shutdown().await;
 }

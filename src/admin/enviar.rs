@@ -8,6 +8,7 @@ use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::session::{Command, SendOpts};
 use crate::store::{OutboxEntry, OutboxState};
+use crate::tenant::SessionState;
 
 /// The declaration.
 pub(super) const SPEC: Spec = Spec {
@@ -29,6 +30,15 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let text = rest_after(inv, 2);
     if text.is_empty() {
         return Err(CommandError::Usage("Falta o texto.".to_owned()));
+    }
+    if let Some(state) = admin
+        .sessions
+        .state(&id)
+        .filter(|s| [SessionState::Qr, SessionState::Pairing].contains(s))
+    {
+        return Err(CommandError::Refused(format!(
+            "{id} não está online ({state}); a mensagem não foi enviada."
+        )));
     }
     if admin.sessions.state(&id).is_none() {
         let prefix = &admin.config.admin.prefix;

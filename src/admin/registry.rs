@@ -127,7 +127,7 @@ pub async fn execute(admin: &Admin, asker: &Asker, text: &str) -> Vec<Out> {
     let Some(parsed) = parse_command(text, &prefix) else {
         return vec![Out::Text(replies::admin_hint(&prefix))];
     };
-    let Some(spec) = find(&parsed.name) else {
+    let Some(spec) = find(&crate::client::words::fold(&parsed.name)) else {
         let hint = closest(&parsed.name, every_word());
         admin.audit(asker, None, &first_line(text), "comando desconhecido");
         let reply = replies::unknown_command(&prefix, &parsed.name, hint);

@@ -98,13 +98,20 @@ impl Sessions {
         }
     }
 
-    /// Stops every session, all at once, and waits for all of them.
+    /// Stops every session, all at once, and waits for all of them. Each tenant keeps
+    /// the state it had before (not `stopped`): orbitbot shutting down is no operator
+    /// stop, and the next start resumes them by the restart rules.
     pub async fn stop_all(&self) {
         let handles: Vec<SessionHandle> = self.lock().drain().map(|(_, h)| h).collect();
         let mut stops = tokio::task::JoinSet::new();
         for handle in handles {
             let store = Arc::clone(&self.store);
-            stops.spawn(async move { stop_and_record(handle, &store).await });
+            let before = handle.state();
+            stops.spawn(async move {
+                let tenant = handle.tenant().clone();
+                stop_and_record(handle, &store).await;
+                keep_state(&store, &tenant, before);
+            });
         }
         while stops.join_next().await.is_some() {}
     }
@@ -188,6 +195,18 @@ fn engine_script(config: &Config) -> Result<String, SessionError> {
                 SessionError::EngineMissing(path.clone())
             })
         }
+    }
+}
+
+/// Puts back the state a session had before a shutdown stopped it (a session that
+/// had ended by itself keeps what it recorded).
+fn keep_state(store: &Store, tenant: &TenantId, before: SessionState) {
+    if tenant.is_admin() || before.is_terminal() {
+        return;
+    }
+    let now = crate::clock::now_ms();
+    if let Err(e) = store.control().set_state(tenant, before, now) {
+        warn!(%tenant, error = %e, "state before shutdown not kept");
     }
 }
 
