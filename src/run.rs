@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::admin::Admin;
-use crate::bridge::event::BridgeEvent;
+use crate::bridge::event::{BridgeEvent, parse_poll};
 use crate::chat::PhoneNumber;
 use crate::client::catalog::{Catalog, CatalogError};
 use crate::client::{Outlet, Pipeline};
@@ -24,6 +24,7 @@ use crate::control;
 use crate::session::{SessionError, SessionEvent, Sessions, process};
 use crate::store::{DataDirLock, LockError, LogSink, Store, StoreError};
 use crate::tenant::TenantId;
+use serde_json::json;
 
 /// Why `run` stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,7 @@ pub async fn run(
     let lock = DataDirLock::acquire(&config.paths.data)?;
     let store = Arc::new(Store::open(&config.paths.data)?);
     sink.attach(&store);
+    take_leftover_messages(&store, &config.paths.data).await;
     let leftovers = process::end_leftovers(&config.paths.data);
     if leftovers > 0 {
         info!(leftovers, "ended browsers left by an earlier run");
@@ -131,6 +133,52 @@ pub async fn run(
     drop(lock);
     info!("stopped");
     Ok(())
+}
+
+/// A killed run leaves its browsers running, and their pages keep taking messages
+/// until this run ends them: what they hold is spooled for the pipeline first, so a
+/// message delivered while orbitbot was down is answered, not lost.
+async fn take_leftover_messages(store: &Store, data: &Path) {
+    let Ok(http) = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+    else {
+        return;
+    };
+    for (tenant, url, session) in process::leftover_pages(data) {
+        let Ok(id) = TenantId::parse(&tenant) else {
+            continue;
+        };
+        let script = json!({"script": "return window.__wab.poll(0, 0, 1000, null)", "args": []});
+        let endpoint = format!("{url}/session/{session}/execute/sync");
+        let answer = match http.post(&endpoint).json(&script).send().await {
+            Ok(res) => res.json::<serde_json::Value>().await.ok(),
+            Err(e) => {
+                warn!(%tenant, error = %e, "leftover page not reachable");
+                None
+            }
+        };
+        let Some(batch) = answer.and_then(|a| parse_poll(a["value"].clone()).ok()) else {
+            continue;
+        };
+        let messages: Vec<(String, Vec<u8>)> = batch
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                BridgeEvent::Message(m) => Some((m.id.clone(), serde_json::to_vec(m).ok()?)),
+                _ => None,
+            })
+            .collect();
+        if messages.is_empty() || id.is_admin() {
+            continue;
+        }
+        match store.tenant(&id).and_then(|db| db.spool(&messages)) {
+            Ok(()) => {
+                info!(%tenant, messages = messages.len(), "messages taken from a leftover browser")
+            }
+            Err(e) => warn!(%tenant, error = %e, "messages of a leftover browser not spooled"),
+        }
+    }
 }
 
 /// Hands session events to the client pipeline and the admin plane until the

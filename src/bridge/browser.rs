@@ -95,6 +95,13 @@ impl Browser {
         self.driver.pgid()
     }
 
+    /// The WebDriver address and session id, so that a later orbitbot can still reach
+    /// this page if this one dies (to take the messages it holds).
+    pub async fn endpoint(&self) -> Option<(String, String)> {
+        let session = self.client().ok()?.session_id().await.ok()??;
+        Some((self.driver.url(), session))
+    }
+
     /// Whether chromedriver is still running.
     pub fn running(&mut self) -> bool {
         self.driver.running()

@@ -132,6 +132,11 @@ impl Page {
         self.wait_hello().await
     }
 
+    /// The WebDriver address and session id of the page.
+    pub async fn endpoint(&self) -> Option<(String, String)> {
+        self.browser.endpoint().await
+    }
+
     /// The browser's process group.
     pub fn pgid(&self) -> i32 {
         self.browser.pgid()

@@ -93,13 +93,19 @@ impl ProfileGuard {
         &self.paths
     }
 
-    /// Records the process group of the browser just started on this profile.
-    pub fn record_group(&self, pgid: u32) -> Result<(), ProcessError> {
+    /// Records the process group of the browser just started on this profile, and
+    /// where its page can be reached (WebDriver address and session).
+    pub fn record_group(
+        &self,
+        pgid: u32,
+        endpoint: Option<(String, String)>,
+    ) -> Result<(), ProcessError> {
         let file = &self.paths.pgid_file;
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
-        let text = format!("{pgid} {}\n", boot_id());
+        let reach = endpoint.map_or(String::new(), |(url, session)| format!(" {url} {session}"));
+        let text = format!("{pgid} {}{reach}\n", boot_id());
         let tmp = file.with_extension("pgid.tmp");
         std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
         std::fs::rename(&tmp, file).map_err(io_error(file))
@@ -163,6 +169,27 @@ pub fn end_leftovers(data: &Path) -> usize {
         .map(|path| end_recorded(&path))
         .filter(|&ended| ended)
         .count()
+}
+
+/// The pages that leftover browsers of a killed run still show, by tenant: their
+/// WebDriver address and session, for records of this boot whose group is alive.
+pub fn leftover_pages(data: &Path) -> Vec<(String, String, String)> {
+    let Ok(entries) = std::fs::read_dir(data.join("run")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+        let Some(tenant) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let alive = read_record(&path).is_some_and(group::alive);
+        if let (true, [_, _, url, session]) = (alive, parts.as_slice()) {
+            out.push((tenant.to_owned(), (*url).to_owned(), (*session).to_owned()));
+        }
+    }
+    out
 }
 
 /// The recorded group, if the record is from this boot (group ids do not survive one).

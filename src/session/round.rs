@@ -93,7 +93,7 @@ impl<'a> Round<'a> {
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Exit {
         let pgid = u32::try_from(page.pgid()).unwrap_or(0);
-        if let Err(e) = guard.record_group(pgid) {
+        if let Err(e) = guard.record_group(pgid, page.endpoint().await) {
             warn!(error = %e, "browser group not recorded");
         }
         let mut stopping = self.ctx.stopping.clone();

@@ -34,7 +34,7 @@ fn a_leftover_group_of_a_killed_run_is_ended_at_the_next_claim() {
     let reaper = reap_in_background(child);
     {
         let guard = claim_profile(paths.clone(), &tenant).unwrap();
-        guard.record_group(pgid).unwrap();
+        guard.record_group(pgid, None).unwrap();
         // The guard goes without end_group: as if orbitbot had been killed.
     }
     assert!(group::alive(pgid));
@@ -56,7 +56,7 @@ fn end_group_kills_every_member_and_forgets_the_record() {
     let pgid = child.id();
     let reaper = reap_in_background(child);
     let guard = claim_profile(paths, &tenant).unwrap();
-    guard.record_group(pgid).unwrap();
+    guard.record_group(pgid, None).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert!(
         group::members(pgid).len() >= 3,
