@@ -28,6 +28,7 @@ const MENU: &str = "Menu: 1) Horários 2) Preços";
 /// Sessions and the client pipeline in this process, as `run` wires them.
 struct Client {
     _dir: tempfile::TempDir,
+    config: Arc<Config>,
     store: Arc<Store>,
     sessions: Arc<Sessions>,
     tee: mpsc::UnboundedReceiver<SessionEvent>,
@@ -52,7 +53,7 @@ impl Client {
             Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap());
         let catalog = Catalog::load(&config.paths.commands).unwrap();
         let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
-        let pipeline = Pipeline::new(config, Arc::clone(&store), outlet, catalog);
+        let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog);
         let (tee_tx, tee) = mpsc::unbounded_channel();
         let router = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
@@ -62,6 +63,7 @@ impl Client {
         });
         Client {
             _dir: dir,
+            config,
             store,
             sessions,
             tee,
@@ -450,5 +452,84 @@ async fn kill_9_in_the_middle_of_a_burst_loses_and_repeats_nothing() {
     let (status, log) = tokio::task::block_in_place(|| second.stop());
     assert!(status.success(), "{log}");
     drop(env.dir);
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f22_a_backup_under_load_loses_nothing_and_restores_its_snapshot() {
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let (mut client, loja) = Client::linked(&net, "min_gap_ms = 20\nper_minute = 600\n").await;
+    let people = customers(&net, 30).await;
+
+    // 5 messages a second for 6 s; the backup runs in the middle.
+    let feeder = {
+        let (url, people) = (net.url("/sim/messages"), people.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for p in &people {
+                let body = json!({"from": p, "to": CLIENT, "body": "!menu"});
+                http.post(&url).json(&body).send().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sessions = Some(&*client.sessions);
+    let taken = orbitbot::backup::take(&client.config, &client.store, sessions, &loja, None)
+        .await
+        .unwrap();
+    feeder.await.unwrap();
+    client.online().await;
+
+    // The live tenant lost nothing: every customer answered once.
+    let answered = eventually("every customer answered", 90, || async {
+        let mut counts = Vec::new();
+        for p in &people {
+            counts.push(replies_to(&net, p).await.len());
+        }
+        counts.iter().all(|n| *n >= 1).then_some(counts)
+    })
+    .await;
+    assert!(answered.iter().all(|n| *n == 1), "{answered:?}");
+
+    // The archive restores exactly a snapshot: a prefix of the live history.
+    let archive =
+        orbitbot::backup::tenant_dir(&client.config.paths.backups, &loja).join(&taken.name);
+    let unpacked = tempfile::tempdir().unwrap();
+    let target = unpacked.path().join("x");
+    orbitbot::backup::extract(&archive, &target).unwrap();
+    let copy = Store::open(&unpacked.path().join("data")).unwrap();
+    copy.restore_tenant_db(&loja, &target.join("tenant.redb"))
+        .unwrap();
+    let snapshot: Vec<String> = copy
+        .tenant(&loja)
+        .unwrap()
+        .history(None, 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let live: Vec<String> = client
+        .store
+        .tenant(&loja)
+        .unwrap()
+        .history(None, 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(
+        !snapshot.is_empty() && snapshot.len() < live.len(),
+        "{} of {}",
+        snapshot.len(),
+        live.len()
+    );
+    assert_eq!(
+        snapshot[..],
+        live[..snapshot.len()],
+        "the snapshot is the live history's prefix"
+    );
+    client.stop().await;
     net.shutdown().await;
 }
