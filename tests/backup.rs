@@ -173,3 +173,40 @@ fn a_removed_tenant_is_created_again_by_its_restore() {
         "segredo de loja-b"
     );
 }
+
+#[test]
+fn daily_backups_keep_the_newest_and_never_the_logout_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let text = std::fs::read_to_string(&config).unwrap() + "[backups]\nkeep = 2\n";
+    std::fs::write(&config, text).unwrap();
+    two_tenants(dir.path());
+    let config = orbitbot::config::Config::load(&config).unwrap();
+    let store = Store::open(&config.paths.data).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let aside = dir.path().join("tokens/loja-a/logged-out-20261204T000000Z");
+    std::fs::create_dir_all(&aside).unwrap();
+    std::fs::write(aside.join("Cookies"), "credenciais antigas").unwrap();
+    runtime.block_on(async {
+        let id = tid("loja-a");
+        let kept = backup::archive_logouts(&config, &store, &id).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        for _ in 0..3 {
+            let failed = backup::daily(&config, &store, None).await;
+            assert!(failed.is_empty(), "{failed:?}");
+        }
+    });
+    assert!(!aside.exists(), "cleared once archived");
+    let a = archives(dir.path(), "loja-a");
+    assert_eq!(
+        a.iter().filter(|n| n.starts_with("logout-")).count(),
+        1,
+        "{a:?}"
+    );
+    assert_eq!(
+        a.iter().filter(|n| !n.starts_with("logout-")).count(),
+        2,
+        "{a:?}"
+    );
+    assert_eq!(archives(dir.path(), "loja-b").len(), 2);
+}

@@ -59,10 +59,9 @@ pub async fn take(
         .control()
         .tenant(id)?
         .ok_or_else(|| crate::store::StoreError::TenantNotFound(id.clone()))?;
-    let now = crate::clock::now_ms();
     let dir = tenant_dir(&config.paths.backups, id);
     std::fs::create_dir_all(&dir).map_err(|e| BackupError::io(&dir, e))?;
-    let name = archive_name(now, prefix);
+    let (now, name) = free_name(&dir, prefix).await;
     let writer = first_entries(config, store, id, &dir.join(&name), now).await?;
 
     let paused_at = Instant::now();
@@ -86,6 +85,18 @@ pub async fn take(
         took: start.elapsed(),
         paused,
     })
+}
+
+/// A time and archive name not taken yet (names have a one-second resolution).
+async fn free_name(dir: &Path, prefix: Option<&str>) -> (u64, String) {
+    loop {
+        let now = crate::clock::now_ms();
+        let name = archive_name(now, prefix);
+        if !dir.join(&name).exists() {
+            return (now, name);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// The database copy and the control data, written while the tenant keeps working.
@@ -272,10 +283,7 @@ pub async fn archive_logouts(
     let mut taken = Vec::new();
     for profile in aside {
         let start = Instant::now();
-        // One archive per millisecond at most: names carry the time.
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        let now = crate::clock::now_ms();
-        let name = archive_name(now, Some("logout"));
+        let (now, name) = free_name(&dir, Some("logout")).await;
         let writer = first_entries(config, store, id, &dir.join(&name), now).await?;
         let (tenant, source) = (id.to_string(), profile.clone());
         let (_, size) =
