@@ -134,6 +134,18 @@ async fn replies_to(net: &Net, phone: &str) -> Vec<Value> {
     inbox.into_iter().filter(|m| m["from"] == account).collect()
 }
 
+/// Waits until every phone got at least one answer; their counts.
+async fn all_answered(net: &Net, phones: &[String]) -> Vec<usize> {
+    eventually("every customer answered", 90, || async {
+        let mut counts = Vec::new();
+        for p in phones {
+            counts.push(replies_to(net, p).await.len());
+        }
+        counts.iter().all(|n| *n >= 1).then_some(counts)
+    })
+    .await
+}
+
 fn texts(messages: &[Value]) -> Vec<String> {
     messages
         .iter()
@@ -432,14 +444,7 @@ async fn kill_9_in_the_middle_of_a_burst_loses_and_repeats_nothing() {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let second = tokio::task::block_in_place(|| Running::start(&config));
-    let counts = eventually("every customer answered", 90, || async {
-        let mut counts = Vec::new();
-        for p in &everyone {
-            counts.push(replies_to(&net, p).await.len());
-        }
-        counts.iter().all(|n| *n >= 1).then_some(counts)
-    })
-    .await;
+    let counts = all_answered(&net, &everyone).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut after = Vec::new();
     for p in &everyone {
@@ -483,14 +488,7 @@ async fn f22_a_backup_under_load_loses_nothing_and_restores_its_snapshot() {
     client.online().await;
 
     // The live tenant lost nothing: every customer answered once.
-    let answered = eventually("every customer answered", 90, || async {
-        let mut counts = Vec::new();
-        for p in &people {
-            counts.push(replies_to(&net, p).await.len());
-        }
-        counts.iter().all(|n| *n >= 1).then_some(counts)
-    })
-    .await;
+    let answered = all_answered(&net, &people).await;
     assert!(answered.iter().all(|n| *n == 1), "{answered:?}");
 
     // The archive restores exactly a snapshot: a prefix of the live history.
