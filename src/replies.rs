@@ -2,6 +2,14 @@
 //!
 //! Words that outside tests rely on (DESIGN.md §7) are kept: `comando desconhecido`.
 
+/// `1 cliente`, `2 clientes`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// An unknown command, with the closest known one when there is one.
 pub fn unknown_command(prefix: &str, word: &str, suggestion: Option<&str>) -> String {
     // A long word is cut: nobody makes the account send pages of it back.
@@ -63,9 +71,9 @@ pub fn attendant_called() -> &'static str {
 }
 
 /// To the owner, when a contact asked for a person.
-pub fn attendant_wanted(prefix: &str, name: &str, contact: &str, number: &str) -> String {
+pub fn attendant_wanted(prefix: &str, name: &str, number: &str) -> String {
     format!(
-        "🙋 {name} ({contact}) pediu um atendente. O robô fica quieto com essa pessoa \
+        "🙋 {name} ({number}) pediu um atendente. O robô fica quieto com essa pessoa \
          por 24 h ou até você mandar {prefix}retomar {number}."
     )
 }

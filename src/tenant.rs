@@ -206,6 +206,25 @@ impl SessionState {
     }
 }
 
+impl SessionState {
+    /// How the operator reads the state in chat answers (pt-BR).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Starting => "iniciando",
+            Self::Qr => "aguardando QR",
+            Self::Pairing => "aguardando código",
+            Self::Syncing => "sincronizando",
+            Self::Online => "online",
+            Self::Conflict => "em conflito",
+            Self::LoggedOut => "desconectado",
+            Self::QrExpired => "QR expirado",
+            Self::Crashed => "navegador caiu",
+            Self::Stopped => "parado",
+            Self::Failed => "falhou",
+        }
+    }
+}
+
 impl fmt::Display for SessionState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())

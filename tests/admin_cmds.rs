@@ -1256,7 +1256,7 @@ async fn clientes_and_status_list_every_tenant() {
     let list = desk.say("!clientes").await;
     assert_eq!(
         list,
-        "👥 2 clientes\n• clientea — online (+5511999990010)\n• clienteb — starting"
+        "👥 2 clientes\n• clientea — online (+5511999990010)\n• clienteb — iniciando"
     );
     let status = desk.say("!status").await;
     let lines: Vec<&str> = status.lines().collect();
@@ -1265,7 +1265,7 @@ async fn clientes_and_status_list_every_tenant() {
         lines[1],
         "• clientea — online (+5511999990010) · há 2 h 5 min · fila 0 · hoje 3 msgs"
     );
-    assert_eq!(lines[2], "• clienteb — starting · fila 0 · hoje 0 msgs");
+    assert_eq!(lines[2], "• clienteb — iniciando · fila 0 · hoje 0 msgs");
     let one = desk.say("!status clientea").await;
     let lines: Vec<&str> = one.lines().collect();
     assert!(lines[0].starts_with("📊 clientea — online"), "{one}");

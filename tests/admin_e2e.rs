@@ -147,7 +147,7 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
     let seen = say(&net, "!remover clentx confirmar").await;
     expect_operator(&net, seen, "clentx removido").await;
     let seen = say(&net, "!clientes").await;
-    let list = text_of(&expect_operator(&net, seen, "clientes").await);
+    let list = text_of(&expect_operator(&net, seen, "👥").await);
     assert!(
         !list.contains("clientex") && !list.contains("clentx"),
         "{list}"
@@ -232,11 +232,11 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
     // Online in the simulator comes a moment before orbitbot records it.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let seen = say(&net, "!status").await;
-    let status = text_of(&expect_operator(&net, seen, "clientes").await);
+    let status = text_of(&expect_operator(&net, seen, "📊").await);
     assert!(status.contains("demo-loja — online"), "{status}");
     assert!(status.contains("loja-b — online"), "{status}");
     assert!(
-        status.contains("parada — qr_expired"),
+        status.contains("parada — QR expirado"),
         "stays expired: {status}"
     );
     let restarts = operator_chat(&net).await;

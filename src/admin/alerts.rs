@@ -128,7 +128,7 @@ impl Alerts {
                 format!(
                     "• {} — {}",
                     t.id,
-                    admin.sessions.state(&t.id).unwrap_or(t.state)
+                    admin.sessions.state(&t.id).unwrap_or(t.state).label()
                 )
             })
             .collect();

@@ -29,12 +29,12 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
                 .phone
                 .as_deref()
                 .map_or(String::new(), |p| format!(" (+{p})"));
-            format!("• {} — {}{phone}", t.id, t.state)
+            format!("• {} — {}{phone}", t.id, t.state.label())
         })
         .collect();
     Ok(vec![Out::Text(format!(
-        "👥 {} clientes\n{}",
-        tenants.len(),
+        "👥 {}\n{}",
+        crate::replies::count(tenants.len(), "cliente", "clientes"),
         lines.join("\n")
     ))])
 }

@@ -37,7 +37,8 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         .filter(|s| [SessionState::Qr, SessionState::Pairing].contains(s))
     {
         return Err(CommandError::Refused(format!(
-            "{id} não está online ({state}); a mensagem não foi enviada."
+            "{id} não está online ({}); a mensagem não foi enviada.",
+            state.label()
         )));
     }
     if admin.sessions.state(&id).is_none() {

@@ -27,7 +27,8 @@ fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
             ))]);
         }
         return Err(CommandError::Refused(format!(
-            "{id} já está rodando ({state})."
+            "{id} já está rodando ({}).",
+            state.label()
         )));
     }
     admin.delivery.begin(&id, &asker.chat, None);

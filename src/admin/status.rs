@@ -49,7 +49,8 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
 
 fn overview(admin: &Admin) -> Answer {
     let tenants = admin.store.control().tenants()?;
-    let mut lines = vec![format!("📊 {} clientes", tenants.len())];
+    let total = crate::replies::count(tenants.len(), "cliente", "clientes");
+    let mut lines = vec![format!("📊 {total}")];
     for record in &tenants {
         lines.push(format!("• {}", summary(admin, record)?));
     }
@@ -60,7 +61,7 @@ fn overview(admin: &Admin) -> Answer {
 fn summary(admin: &Admin, record: &TenantRecord) -> Result<String, super::registry::CommandError> {
     let id = &record.id;
     let state = admin.sessions.state(id).unwrap_or(record.state);
-    let mut parts = vec![format!("{id} — {state}")];
+    let mut parts = vec![format!("{id} — {}", state.label())];
     if let Some(phone) = &record.phone {
         parts[0].push_str(&format!(" (+{phone})"));
     }
@@ -70,7 +71,10 @@ fn summary(admin: &Admin, record: &TenantRecord) -> Result<String, super::regist
     }
     parts.push(format!("fila {}", admin.sessions.queued(id)));
     let (today, _) = activity(admin, id)?;
-    parts.push(format!("hoje {today} msgs"));
+    parts.push(format!(
+        "hoje {}",
+        crate::replies::count(today, "msg", "msgs")
+    ));
     if let Some(error) = admin.alerts.last_error(id) {
         parts.push(format!("último erro: {error}"));
     }

@@ -77,7 +77,7 @@ fn attendant(s: &Scene<'_>, t: &Target<'_>, out: &mut Outcome) -> StoreResult<()
     } else {
         vars.numero
     };
-    let note = replies::attendant_wanted(s.prefix(), &vars.nome, t.from, &number);
+    let note = replies::attendant_wanted(s.prefix(), &vars.nome, &number);
     out.reply(s, t.msg, owner, note);
     Ok(())
 }
