@@ -393,7 +393,7 @@ impl Admin {
     pub(crate) fn tell_operators(&self, text: &str) {
         info!(alert = %first_line(text), "alert to the operators");
         for op in &self.config.admin.operators {
-            let id = format!("3EB0{:016X}", fastrand::u64(..));
+            let id = delivery::fresh_id();
             self.send(&op.chat_id().to_string(), Out::Text(text.to_owned()), id);
         }
     }

@@ -197,12 +197,10 @@ fn handle_empty(request: &Request) -> Reply {
         Request::Tenants => Reply::Tenants(Vec::new()),
         Request::Backups { tenant }
         | Request::Backup { tenant }
-        | Request::Restore { tenant, .. } => Reply::Error(
-            crate::store::StoreError::TenantNotFound(
-                TenantId::parse(tenant).unwrap_or_else(|_| TenantId::admin()),
-            )
-            .user_message(),
-        ),
+        | Request::Restore { tenant, .. } => match tenant_id(tenant) {
+            Ok(id) => Reply::Error(crate::store::StoreError::TenantNotFound(id).user_message()),
+            Err(refused) => refused,
+        },
     }
 }
 

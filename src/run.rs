@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::admin::Admin;
-use crate::bridge::event::{BridgeEvent, parse_poll};
+use crate::bridge::event::{BridgeEvent, encoded_messages, parse_poll};
 use crate::chat::PhoneNumber;
 use crate::client::catalog::{Catalog, CatalogError};
 use crate::client::{Outlet, Pipeline};
@@ -161,14 +161,7 @@ async fn take_leftover_messages(store: &Store, data: &Path) {
         let Some(batch) = answer.and_then(|a| parse_poll(a["value"].clone()).ok()) else {
             continue;
         };
-        let messages: Vec<(String, Vec<u8>)> = batch
-            .events
-            .iter()
-            .filter_map(|e| match &e.event {
-                BridgeEvent::Message(m) => Some((m.id.clone(), serde_json::to_vec(m).ok()?)),
-                _ => None,
-            })
-            .collect();
+        let messages = encoded_messages(&batch.events);
         if messages.is_empty() || id.is_admin() {
             continue;
         }

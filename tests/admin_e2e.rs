@@ -74,20 +74,13 @@ fn decode_image(m: &Value) -> String {
     let png = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .unwrap();
-    let image = image::load_from_memory(&png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    grids[0].decode().unwrap().1
+    orbitbot::demo::decode(&png).expect("a QR code")
 }
 
 async fn linked_admin(net: &Net, data: &Path) {
     let png = data.join("admin-qr.png");
     let code = eventually("the admin QR image", 60, || async {
-        let bytes = std::fs::read(&png).ok()?;
-        let image = image::load_from_memory(&bytes).ok()?.to_luma8();
-        let mut prepared = rqrr::PreparedImage::prepare(image);
-        let grids = prepared.detect_grids();
-        grids.first()?.decode().ok().map(|(_, text)| text)
+        orbitbot::demo::decode(&std::fs::read(&png).ok()?)
     })
     .await;
     net.ok("/sim/scan", json!({"phone": ADMIN, "code": code}))

@@ -48,7 +48,7 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         )));
     }
     let entry = OutboxEntry {
-        id: format!("3EB0{:016X}", fastrand::u64(..)),
+        id: super::delivery::fresh_id(),
         to: phone.chat_id().to_string(),
         text: text.to_owned(),
         media: None,

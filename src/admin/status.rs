@@ -28,7 +28,7 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let (record, _) = existing(admin, &id)?;
     let mut lines = vec![format!("📊 {}", summary(admin, &record)?)];
     let paths = ProfilePaths::new(&admin.config.paths.tokens, &admin.config.paths.data, &id);
-    let memory = recorded_pgid(&paths)
+    let memory = crate::session::process::recorded_group(&paths)
         .and_then(crate::procmem::group_pss_bytes)
         .map_or("sem navegador".to_owned(), crate::procmem::human);
     lines.push(format!("memória (PSS): {memory}"));
@@ -94,9 +94,4 @@ fn activity(
         .unwrap_or(0);
     let db = admin.store.tenant(id)?;
     Ok(db.activity_since(u64::try_from(midnight).unwrap_or(0), TODAY_CAP)?)
-}
-
-fn recorded_pgid(paths: &ProfilePaths) -> Option<u32> {
-    let text = std::fs::read_to_string(&paths.pgid_file).ok()?;
-    text.split_whitespace().next()?.parse().ok()
 }

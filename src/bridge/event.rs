@@ -180,6 +180,17 @@ pub struct PollBatch {
     pub events: Vec<Envelope>,
 }
 
+/// The messages among `events`, each as its id and JSON (what a spool keeps).
+pub fn encoded_messages(events: &[Envelope]) -> Vec<(String, Vec<u8>)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            BridgeEvent::Message(m) => Some((m.id.clone(), serde_json::to_vec(m).ok()?)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Reads a poll answer; unknown or malformed events become `BridgeError` values.
 pub fn parse_poll(value: Value) -> Result<PollBatch, String> {
     let Value::Object(mut map) = value else {

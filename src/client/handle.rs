@@ -24,7 +24,7 @@ use crate::replies;
 use crate::store::{KvWrite, StoreResult, TenantDb};
 use crate::tenant::TenantId;
 
-/// How long one contact's "voltamos", away text or attendant pause lasts.
+/// The shortest gap between two "voltamos" or two away texts to one contact.
 const ONCE_PER_MS: u64 = 12 * 3_600_000;
 /// How long `!atendente` silences the bot for a contact.
 pub(super) const ATTENDANT_MS: u64 = 24 * 3_600_000;
@@ -180,6 +180,17 @@ impl Outcome {
         Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
     }
 
+    /// Whether `ns`/`key` (a contact) may get its once-in-a-while text now, noting that
+    /// it does: `false` within [`ONCE_PER_MS`] of the last time.
+    pub(super) fn take_turn(&mut self, s: &Scene<'_>, ns: &str, key: &str) -> StoreResult<bool> {
+        let last = self.get_time(s.db, ns, key)?;
+        if last.is_some_and(|t| t + ONCE_PER_MS > s.now_ms) {
+            return Ok(false);
+        }
+        self.set_time(ns, key, s.now_ms);
+        Ok(true)
+    }
+
     /// Stores a time (ms).
     pub(super) fn set_time(&mut self, ns: &str, key: &str, t_ms: u64) {
         let value = t_ms.to_string().into_bytes();
@@ -308,11 +319,9 @@ fn back_again(
     if s.live.contains(from) || blocked(s, Some(from)) || bot_paused(s, Some(from), out)? {
         return Ok(());
     }
-    let last = out.get_time(s.db, kv::BACK, from)?;
-    if last.is_some_and(|t| t + ONCE_PER_MS > s.now_ms) {
+    if !out.take_turn(s, kv::BACK, from)? {
         return Ok(());
     }
-    out.set_time(kv::BACK, from, s.now_ms);
     out.reply(s, msg, to, replies::back_again().to_owned());
     if let Some(last) = out.replies.last_mut() {
         last.low_priority = true;
@@ -445,11 +454,9 @@ fn away(s: &Scene<'_>, t: &Target<'_>, out: &mut Outcome) -> StoreResult<()> {
     let Some(template) = chosen(&s.settings.away, s.catalog.away()) else {
         return Ok(());
     };
-    let last = out.get_time(s.db, kv::AWAY, t.from)?;
-    if last.is_some_and(|at| at + ONCE_PER_MS > s.now_ms) {
+    if !out.take_turn(s, kv::AWAY, t.from)? {
         return Ok(());
     }
-    out.set_time(kv::AWAY, t.from, s.now_ms);
     templated(s, t, template, "", out)
 }
 

@@ -192,6 +192,11 @@ pub fn leftover_pages(data: &Path) -> Vec<(String, String, String)> {
     out
 }
 
+/// The browser group recorded for a profile, if the record is from this boot.
+pub fn recorded_group(paths: &ProfilePaths) -> Option<u32> {
+    read_record(&paths.pgid_file)
+}
+
 /// The recorded group, if the record is from this boot (group ids do not survive one).
 fn read_record(file: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(file).ok()?;

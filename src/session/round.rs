@@ -10,7 +10,7 @@ use super::pace::Pacer;
 use super::process::{ProfileGuard, claim_profile};
 use super::queue::{Body, SendQueue};
 use super::supervisor::{Command, Ctx, Exit, SessionEvent};
-use crate::bridge::event::{BridgeEvent, Envelope};
+use crate::bridge::event::{BridgeEvent, Envelope, encoded_messages};
 use crate::bridge::page::{CallError, Media, Page};
 use crate::tenant::SessionState;
 
@@ -153,13 +153,7 @@ impl<'a> Round<'a> {
         let Some(store) = self.ctx.store.clone() else {
             return;
         };
-        let messages: Vec<(String, Vec<u8>)> = events
-            .iter()
-            .filter_map(|e| match &e.event {
-                BridgeEvent::Message(m) => Some((m.id.clone(), serde_json::to_vec(m).ok()?)),
-                _ => None,
-            })
-            .collect();
+        let messages = encoded_messages(events);
         if messages.is_empty() {
             return;
         }
