@@ -20,6 +20,7 @@
 //! - [`sim`]: the WhatsApp simulator (`orbitbot simulator`), its page and fake engine.
 //! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
 //!   history, exactly-once replies.
+//! - [`ai`]: AI replies on an OpenAI-compatible endpoint, with a persona per tenant.
 //! - [`replies`]: every pt-BR text written to a WhatsApp chat.
 //! - [`demo`]: `orbitbot demo`, the whole story on the simulator, step by step.
 //! - [`admin`]: the operator's control plane: commands from the admin chat, QR
@@ -28,6 +29,7 @@
 //! - [`procmem`]: the memory (PSS) of a process group, for `!status`.
 
 pub mod admin;
+pub mod ai;
 pub mod backup;
 pub mod bridge;
 pub mod chat;
