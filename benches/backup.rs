@@ -778,6 +778,7 @@ async fn run() {
         Arc::clone(&bench.store),
         outlet,
         catalog,
+        None,
     ));
     let feedback = Arc::clone(&pipeline);
     let pump = tokio::spawn(async move {

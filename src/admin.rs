@@ -25,6 +25,7 @@ mod logs;
 mod novo;
 mod parar;
 mod permitir;
+mod persona;
 mod qr_cmd;
 mod recarregar;
 pub mod registry;

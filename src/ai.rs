@@ -13,6 +13,9 @@ pub mod prompt;
 
 use serde::{Deserialize, Serialize};
 
+pub use client::{AiClient, AiError, ApiKey};
+pub use persona::{Persona, PersonaChoice, PersonaError, Personas};
+
 /// Who said a message of a chat request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,7 +8,10 @@
 //! - [`template`]: reply texts with `{nome}`-style variables.
 //! - [`hours`]: business hours (`seg-sex 08:00-18:00`) and whether a moment is inside.
 //! - [`settings`]: the per-tenant settings of `!config` (DESIGN.md §7).
+//! - `assist`: AI answers in a lane per tenant: one question per contact at a time,
+//!   the daily token budget, the fallback when the endpoint fails.
 
+mod assist;
 pub mod catalog;
 pub mod classify;
 mod handle;
@@ -22,5 +25,6 @@ pub mod words;
 mod worker;
 
 pub use handle::{is_stale, reply_id};
-pub use pipeline::{Outlet, Pipeline};
+pub use assist::{daily_budget, tokens_today};
+pub use pipeline::{Notice, Outlet, Pipeline};
 pub use worker::TEXT_CAP;

@@ -10,6 +10,19 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// A number with pt-BR thousands dots: `50.000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// An unknown command, with the closest known one when there is one.
 pub fn unknown_command(prefix: &str, word: &str, suggestion: Option<&str>) -> String {
     // A long word is cut: nobody makes the account send pages of it back.
@@ -37,6 +50,58 @@ pub fn ai_unavailable(prefix: &str) -> String {
         "🤖 A IA não está disponível neste número. \
          Mande {prefix}ajuda para ver os comandos."
     )
+}
+
+/// The AI endpoint failed: the contact's fallback answer.
+pub fn ai_failed(prefix: &str) -> String {
+    format!(
+        "🤖 Desculpe, não consegui responder agora. Tente de novo daqui a pouco \
+         ou mande {prefix}ajuda para ver os comandos."
+    )
+}
+
+/// The tenant's AI spent today's budget: what a contact asking the AI is told.
+pub fn ai_resting(prefix: &str) -> String {
+    format!(
+        "🤖 O assistente automático está em pausa por hoje. Mande {prefix}ajuda para \
+         ver os comandos ou {prefix}atendente para falar com uma pessoa."
+    )
+}
+
+/// For the operators: a tenant's AI spent its daily budget.
+pub fn ai_budget_spent(tenant: &str, budget: u64, prefix: &str) -> String {
+    format!(
+        "🤖 {tenant} usou o limite diário da IA ({budget} tokens); até amanhã responde \
+         só aos comandos. Para mudar: {prefix}config {tenant} ia.tokens_dia <número>"
+    )
+}
+
+/// For the operators: a tenant's AI endpoint failed.
+pub fn ai_failing(tenant: &str, error: &str) -> String {
+    format!(
+        "⚠️ A IA de {tenant} falhou: {error}. Os contatos recebem um pedido de \
+         desculpas em vez da resposta."
+    )
+}
+
+/// A persona was chosen.
+pub fn persona_set(tenant: &str, chosen: &str) -> String {
+    format!("🎭 Persona de {tenant}: {chosen}.")
+}
+
+/// The persona in use and the named ones to choose from.
+pub fn persona_shown(tenant: &str, current: &str, names: &[&str], usage: &str) -> String {
+    let names = if names.is_empty() {
+        "(nenhuma em commands/personas)".to_owned()
+    } else {
+        names.join(", ")
+    };
+    format!("🎭 Persona de {tenant}: {current}.\nDisponíveis: {names}.\nPara mudar: {usage}")
+}
+
+/// For the operators: personas are kept, but AI is off in `admin.toml`.
+pub fn ai_off_note() -> &'static str {
+    "ℹ️ A IA está desligada: falta a seção [ai] no admin.toml. A persona fica guardada."
 }
 
 /// The owner paused the whole bot.

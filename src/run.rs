@@ -18,6 +18,7 @@ use crate::admin::Admin;
 use crate::bridge::event::{BridgeEvent, encoded_messages, parse_poll};
 use crate::chat::PhoneNumber;
 use crate::client::catalog::{Catalog, CatalogError};
+use crate::ai::{AiClient, AiError, ApiKey};
 use crate::client::{Outlet, Pipeline};
 use crate::config::Config;
 use crate::control;
@@ -41,6 +42,9 @@ pub enum RunError {
     /// A `commands/*.toml` file is wrong.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The AI endpoint cannot be used as configured (its key is missing, say).
+    #[error("IA: {0}")]
+    Ai(#[from] AiError),
     /// A folder could not be made or the socket could not be served.
     #[error("{what} {}: {source}", .path.display())]
     Io {
@@ -86,6 +90,7 @@ pub async fn run(
         Arc::clone(&store),
         outlet,
         catalog,
+        ai_client(&config)?,
     ));
     let admin = Arc::new(Admin::new(
         Arc::clone(&config),
@@ -96,6 +101,7 @@ pub async fn run(
     ));
     let (to_admin, admin_events) = mpsc::unbounded_channel();
     let admin_task = tokio::spawn(Arc::clone(&admin).run(admin_events));
+    let notices = tokio::spawn(tell_notices(&pipeline, Arc::clone(&admin)));
     let (end_routing, routing) = watch::channel(false);
     let router = tokio::spawn(route(inbound, Arc::clone(&pipeline), to_admin, routing));
     sessions.start(&TenantId::admin());
@@ -122,6 +128,8 @@ pub async fn run(
     let _ = end_routing.send(true);
     let _ = router.await;
     let _ = admin_task.await;
+    notices.abort();
+    let _ = notices.await;
     drop(admin);
     if let Ok(pipeline) = Arc::try_unwrap(pipeline) {
         pipeline.shutdown().await;
@@ -133,6 +141,26 @@ pub async fn run(
     drop(lock);
     info!("stopped");
     Ok(())
+}
+
+/// The AI client when `[ai]` is set; its key must be in the environment.
+fn ai_client(config: &Config) -> Result<Option<AiClient>, RunError> {
+    let Some(ai) = &config.ai else {
+        return Ok(None);
+    };
+    let key = ai.api_key_env.as_deref().map(ApiKey::from_env).transpose()?;
+    Ok(Some(AiClient::new(ai, key)?))
+}
+
+/// Passes the pipeline's notices to the operators until aborted.
+fn tell_notices(pipeline: &Pipeline, admin: Arc<Admin>) -> impl Future<Output = ()> + use<> {
+    let heard = pipeline.notices();
+    async move {
+        let Some(mut heard) = heard else { return };
+        while let Some(notice) = heard.recv().await {
+            admin.alerts.on_notice(&admin, &notice);
+        }
+    }
 }
 
 /// A killed run leaves its browsers running, and their pages keep taking messages

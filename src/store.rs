@@ -23,7 +23,7 @@ pub use control::{AuditEntry, ControlDb, Permission};
 pub use lock::{DataDirLock, LockError};
 pub use logs::{LogSink, TenantLogLayer};
 pub use tenant_db::{
-    Arrival, Arrived, Contact, CopyStats, HistoryEntry, KvWrite, LogRecord, MediaRef, OutboxEntry,
+    Arrival, Arrived, Completion, Contact, CopyStats, HistoryEntry, KvWrite, LogRecord, MediaRef, OutboxEntry,
     OutboxState, Sighting, TenantDb,
 };
 

@@ -29,6 +29,13 @@ const OPERATOR: &str = "5511999990000";
 /// The naming rule as every refused name shows it.
 const RULE: &str = "Use de 2 a 32 caracteres";
 
+/// The named persona every desk has.
+const PERSONA: &str = r#"
+name = "loja"
+description = "Atendente da loja"
+system = "Você é a atendente da loja."
+"#;
+
 /// The generic text of an internal fault: no operator mistake may ever produce it.
 const INTERNAL: &str = "Erro interno";
 
@@ -56,6 +63,8 @@ impl Desk {
         let srv = root.path().join("srv");
         std::fs::create_dir_all(srv.join("commands")).unwrap();
         std::fs::write(srv.join("commands/casos.toml"), CATALOG).unwrap();
+        std::fs::create_dir_all(srv.join("commands/personas")).unwrap();
+        std::fs::write(srv.join("commands/personas/loja.toml"), PERSONA).unwrap();
         let text = format!(
             "[admin]\noperators = [\"{OPERATOR}\"]\n{admin}\n\
              [whatsapp]\nengine = \"simulator\"\nurl = \"http://127.0.0.1:9\"\n\
@@ -77,6 +86,7 @@ impl Desk {
             Arc::clone(&store),
             outlet,
             catalog,
+            None,
         ));
         let admin = Admin::new(
             config,
@@ -1559,4 +1569,42 @@ async fn the_audit_keeps_the_first_line_of_a_long_command() {
             .outcome
             .starts_with("recusado: clientea não está rodando")
     );
+}
+
+#[tokio::test]
+async fn persona_takes_a_name_or_a_description_and_status_shows_it() {
+    let desk = Desk::new();
+    desk.add("clientea");
+    let db = desk.db("clientea");
+    desk.expect("!persona clientea", &["padrao", "Disponíveis: loja", "[ai]"])
+        .await;
+    desk.expect("!persona clientea LOJA", &["loja (Atendente da loja)"])
+        .await;
+    assert_eq!(db.settings().unwrap()["persona"], "loja");
+    desk.expect("!persona clientea lojinha", &["não existe", "loja"])
+        .await;
+    assert_eq!(db.settings().unwrap()["persona"], "loja", "kept after a typo");
+    let text = "Você é o atendente simpático da padaria do bairro.";
+    desk.expect(&format!("!persona clientea {text}"), &["texto livre"])
+        .await;
+    assert_eq!(db.settings().unwrap()["persona"], text);
+    desk.expect("!persona clientea padrão", &["padrao"]).await;
+    assert!(!db.settings().unwrap().contains_key("persona"));
+    desk.expect("!persona clientex loja", &["clientex"]).await;
+    desk.expect("!config clientea persona loja", &["!persona clientea"])
+        .await;
+    desk.expect("!status clientea", &["IA: desligada"]).await;
+
+    let on = Desk::with("", "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n");
+    on.add("clientea");
+    on.expect("!persona clientea loja", &["loja"]).await;
+    let status = on.say("!status clientea").await;
+    assert!(
+        status.ends_with("IA: loja (Atendente da loja) · 0 tokens hoje de 200.000"),
+        "{status}"
+    );
+    on.expect("!config clientea ia.tokens_dia 5000", &["5000"])
+        .await;
+    on.expect("!status clientea", &["0 tokens hoje de 5.000"])
+        .await;
 }

@@ -1,13 +1,14 @@
 //! The client pipeline on real Chromium against the simulator: the field cases that
 //! are about WhatsApp itself (echoes, statuses and channels, LIDs, duplicates, edits,
-//! a backlog after downtime, bursts and rate limits), and a kill -9 of `orbitbot run`
-//! in the middle of a burst.
+//! a backlog after downtime, bursts and rate limits, a 70 000-character AI answer), and
+//! a kill -9 of `orbitbot run` in the middle of a burst.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orbitbot::ai::AiClient;
 use orbitbot::client::catalog::Catalog;
 use orbitbot::client::{Outlet, Pipeline};
 use orbitbot::config::Config;
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::common::Running;
 use crate::pipeline::COMMANDS;
 use crate::session::Env;
+use crate::support::fake_ai::{FakeAi, FakeReply};
 use crate::support::{Net, browser_slot, browser_slots, eventually};
 
 const CLIENT: &str = "5511999990010";
@@ -53,7 +55,11 @@ impl Client {
             Arc::new(Sessions::new(Arc::clone(&config), Arc::clone(&store), tx).unwrap());
         let catalog = Catalog::load(&config.paths.commands).unwrap();
         let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
-        let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog);
+        let ai = config
+            .ai
+            .as_ref()
+            .map(|ai| AiClient::new(ai, None).unwrap());
+        let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog, ai);
         let (tee_tx, tee) = mpsc::unbounded_channel();
         let router = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
@@ -530,4 +536,67 @@ async fn f22_a_backup_under_load_loses_nothing_and_restores_its_snapshot() {
     );
     client.stop().await;
     net.shutdown().await;
+}
+
+/// F21's AI answer: 70 000 characters of Portuguese with accents, emoji sequences
+/// (👨‍👩‍👧) and one 5 000-character line with no spaces.
+fn f21_answer() -> String {
+    let mut text = String::new();
+    let mut n = 0;
+    while text.chars().count() < 60_000 {
+        n += 1;
+        text.push_str(&format!(
+            "Parágrafo {n}: a família 👨‍👩‍👧 agradece a atenção, ação e coração. \
+             Você já conhece nossa promoção de verão? São preços únicos! 🇧🇷\n\n"
+        ));
+    }
+    text.push_str(&"ção👨‍👩‍👧".repeat(625));
+    text.push_str("\n\nFim da resposta.");
+    let missing = 70_000 - text.chars().count();
+    text.insert_str(0, &"é".repeat(missing));
+    assert_eq!(text.chars().count(), 70_000);
+    text
+}
+
+/// A part's text without its `\n(i/n)` counter.
+fn without_counter(part: &str, i: usize, n: usize) -> &str {
+    let counter = format!("\n({i}/{n})");
+    part.strip_suffix(&counter)
+        .unwrap_or_else(|| panic!("part {i} lacks {counter:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f21_a_70k_ai_answer_arrives_whole_in_ordered_parts() {
+    let _slot = browser_slot().await;
+    let answer = f21_answer();
+    let script = answer.clone();
+    let ai = FakeAi::start(move |_, _| FakeReply::text(script.clone())).await;
+    let net = Net::start().await;
+    let limits = format!(
+        "min_gap_ms = 50\n[ai]\nbase_url = \"{}\"\nmodel = \"modelo-teste\"\n",
+        ai.base_url()
+    );
+    let (client, _) = Client::linked(&net, &limits).await;
+    let ana = customers(&net, 1).await.remove(0);
+    post(&net, &ana, "me conta tudo sobre a loja", json!({})).await;
+
+    let expected = orbitbot::session::split::split_message(&answer, 4_000).len();
+    let parts = eventually("every part of the long answer", 120, || async {
+        let got = texts(&replies_to(&net, &ana).await);
+        (got.len() >= expected).then_some(got)
+    })
+    .await;
+    assert_eq!(parts.len(), expected, "no part sent twice");
+    assert!(expected >= 18, "{expected} parts");
+    let mut whole = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(part.chars().count() <= 4_000, "part {} has {}", i + 1, part.chars().count());
+        whole.push_str(without_counter(part, i + 1, expected));
+    }
+    let squeeze = |t: &str| t.split_whitespace().collect::<String>();
+    assert_eq!(squeeze(&whole), squeeze(&answer), "text lost or reordered");
+    let family = "👨‍👩‍👧";
+    assert_eq!(whole.matches(family).count(), answer.matches(family).count());
+    assert_eq!(ai.count(), 1);
+    client.stop().await;
 }

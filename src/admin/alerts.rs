@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tracing::warn;
 
 use super::Admin;
+use crate::client::Notice;
 use crate::replies;
 use crate::session::SessionEvent;
 use crate::tenant::{SessionState, TenantId};
@@ -105,6 +106,23 @@ impl Alerts {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Acts on a notice from the client pipeline: a spent AI budget (the pipeline sends
+    /// it once a day), a failing AI endpoint (rate-limited like the others).
+    pub(crate) fn on_notice(&self, admin: &Admin, notice: &Notice) {
+        let prefix = &admin.config.admin.prefix;
+        match notice {
+            Notice::AiBudgetSpent { tenant, budget } => {
+                let text = replies::ai_budget_spent(tenant.as_str(), *budget, prefix);
+                admin.tell_operators(&text);
+            }
+            Notice::AiFailed { tenant, error } => {
+                if self.due(tenant.as_str(), "ai") {
+                    admin.tell_operators(&replies::ai_failing(tenant.as_str(), error));
+                }
+            }
         }
     }
 

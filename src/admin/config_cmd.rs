@@ -23,6 +23,11 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let Some(word) = inv.args.get(1) else {
         return Err(CommandError::Usage(keys_list()));
     };
+    if crate::client::words::fold(word) == crate::ai::persona::SETTING {
+        let prefix = &admin.config.admin.prefix;
+        let hint = format!("A persona se escolhe com {prefix}persona {id} <nome|texto>.");
+        return Err(CommandError::Refused(hint));
+    }
     let key = SettingKey::parse(word).map_err(|e| CommandError::Refused(e.to_string()))?;
     let key = command_key(admin, key)?;
     let name = key.name();

@@ -7,7 +7,7 @@ use super::registry::{
 use super::{Admin, Asker, Out};
 use crate::chat::PhoneNumber;
 use crate::session::{Command, SendOpts};
-use crate::store::{OutboxEntry, OutboxState};
+use crate::store::{Completion, OutboxEntry, OutboxState};
 use crate::tenant::SessionState;
 
 /// The declaration.
@@ -57,7 +57,11 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         attempts: 0,
         low_priority: false,
     };
-    db.complete(&[], std::slice::from_ref(&entry), &[])?;
+    let queued = Completion {
+        replies: vec![entry.clone()],
+        ..Completion::default()
+    };
+    db.complete(&queued)?;
     let command = Command::SendText {
         to: entry.to,
         text: entry.text,

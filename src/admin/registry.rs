@@ -103,6 +103,7 @@ pub const COMMANDS: &[Spec] = &[
     super::historico::SPEC,
     super::permitir::ALLOW,
     super::permitir::DENY,
+    super::persona::SPEC,
     super::config_cmd::SPEC,
     super::enviar::SPEC,
     super::recarregar::SPEC,

@@ -1,8 +1,13 @@
 //! `!status [cliente]`: every tenant with state, number, uptime, queue, messages today
 //! and last error; one tenant adds memory and the last message's time.
 
-use super::registry::{Answer, Invocation, Run, Spec, at_most, existing, tenant_arg};
+use super::registry::{
+    Answer, CommandError, Invocation, Run, Spec, at_most, existing, tenant_arg,
+};
 use super::{Admin, Asker, Out};
+use crate::ai::persona::SETTING;
+use crate::client::settings::TenantSettings;
+use crate::store::TenantDb;
 use crate::session::process::ProfilePaths;
 use crate::tenant::{SessionState, TenantId, TenantRecord};
 
@@ -25,7 +30,7 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         return overview(admin);
     }
     let id = tenant_arg(inv, 0)?;
-    let (record, _) = existing(admin, &id)?;
+    let (record, db) = existing(admin, &id)?;
     let mut lines = vec![format!("📊 {}", summary(admin, &record)?)];
     let paths = ProfilePaths::new(&admin.config.paths.tokens, &admin.config.paths.data, &id);
     let memory = crate::session::process::recorded_group(&paths)
@@ -44,7 +49,29 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         format!("há {} ({})", crate::replies::age(age), a.name)
     });
     lines.push(format!("último backup: {backup}"));
+    lines.push(ai_line(admin, &db)?);
     Ok(vec![Out::Text(lines.join("\n"))])
+}
+
+/// `IA: vendedora (…) · 1.234 tokens hoje de 50.000`, or that AI is off.
+fn ai_line(admin: &Admin, db: &TenantDb) -> Result<String, CommandError> {
+    if admin.config.ai.is_none() {
+        return Ok("IA: desligada (sem [ai] no admin.toml)".to_owned());
+    }
+    let stored = db.settings()?;
+    let catalog = admin.pipeline.catalog();
+    let persona = catalog
+        .personas()
+        .resolve(stored.get(SETTING).map(String::as_str));
+    let setting = TenantSettings::from_map(&stored).daily_tokens;
+    let budget = crate::client::daily_budget(&admin.config, setting);
+    let used = crate::client::tokens_today(db, &admin.config, crate::clock::now_ms())?;
+    Ok(format!(
+        "IA: {} · {} tokens hoje de {}",
+        persona.describe(),
+        crate::replies::thousands(used),
+        crate::replies::thousands(budget)
+    ))
 }
 
 fn overview(admin: &Admin) -> Answer {

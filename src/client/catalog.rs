@@ -89,8 +89,8 @@ pub enum Action {
     Reply(Template),
     /// Runs a built-in plugin.
     Plugin(Plugin),
-    /// Asks the AI with this prompt.
-    Ai(String),
+    /// Asks the AI with this prompt (a template, like a reply).
+    Ai(Template),
 }
 
 /// The built-in plugins a command may run.
@@ -479,7 +479,10 @@ impl<'a> Spot<'a> {
         if prompt.is_empty() {
             return self.fail("ai", NO_PROMPT);
         }
-        Ok(Action::Ai(prompt.to_owned()))
+        match Template::parse(prompt) {
+            Ok(template) => Ok(Action::Ai(template)),
+            Err(err) => self.fail("ai", err.to_string()),
+        }
     }
 
     /// A keyword folded, its words separated by single spaces.
@@ -642,7 +645,7 @@ mod tests {
             (menu.usage.as_str(), menu.help.as_str()),
             ("<dia>", "O menu")
         );
-        assert!(matches!(&menu.action, Action::Ai(prompt) if prompt == "Resuma"));
+        assert!(matches!(&menu.action, Action::Ai(prompt) if prompt.source() == "Resuma"));
         assert_eq!(menu.keywords, ["menu do dia"]);
         assert!(menu.restricted);
         assert_eq!(

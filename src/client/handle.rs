@@ -18,6 +18,7 @@ use super::plugins;
 use super::settings::{CommandOverride, GroupMode, TenantSettings, TextSetting};
 use super::template::{Template, Vars};
 use super::words::{Parsed, clean, parse_command};
+use crate::ai::prompt;
 use crate::bridge::event::InboundMessage;
 use crate::config::Config;
 use crate::replies;
@@ -26,6 +27,8 @@ use crate::tenant::TenantId;
 
 /// The shortest gap between two "voltamos" or two away texts to one contact.
 const ONCE_PER_MS: u64 = 12 * 3_600_000;
+/// The permission item of AI answers (`!negar <cliente> ia`).
+pub(super) const AI_FEATURE: &str = "ia";
 /// How long `!atendente` silences the bot for a contact.
 pub(super) const ATTENDANT_MS: u64 = 24 * 3_600_000;
 
@@ -50,6 +53,27 @@ pub(super) struct Job {
     pub(super) msg: InboundMessage,
     /// Where it came from.
     pub(super) kind: JobKind,
+    /// Set once decided: the question waiting for the AI. The journal keeps it until
+    /// the answer is queued, so a restart asks again instead of deciding again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) ask: Option<Ask>,
+}
+
+/// A question for the AI about one message, and where its answer goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Ask {
+    /// The answer's message id, fixed when decided.
+    pub(super) reply_id: String,
+    /// The chat the answer goes to.
+    pub(super) to: String,
+    /// The contact (canonical id): one question per contact at a time.
+    pub(super) from: String,
+    /// The history thread (canonical chat id).
+    pub(super) chat: String,
+    /// In a group, only this author's turns are context.
+    pub(super) author: Option<String>,
+    /// A command's prompt (`ai = "..."`), rendered; `None`: answer the message itself.
+    pub(super) prompt: Option<String>,
 }
 
 /// Where a journaled message came from.
@@ -98,6 +122,8 @@ pub(super) struct Scene<'a> {
     pub(super) now: jiff::Zoned,
     /// Contacts with a live (not stale) message in this batch.
     pub(super) live: &'a HashSet<String>,
+    /// Whether an AI endpoint is configured.
+    pub(super) ai_on: bool,
 }
 
 impl Scene<'_> {
@@ -143,23 +169,45 @@ pub(super) struct Outcome {
     pub(super) replies: Vec<Reply>,
     /// Plugin-state changes, committed with the replies.
     pub(super) kv: Vec<KvWrite>,
+    /// Settings changed (the owner's `!persona`), committed with the replies.
+    pub(super) settings: Vec<(String, Option<String>)>,
+    /// Questions for the AI, by the id of the message they answer.
+    pub(super) asks: Vec<(String, Ask)>,
 }
 
 impl Outcome {
     /// Queues a reply to `msg`; its id depends only on the tenant, `msg` and how
     /// many replies `msg` got before, so handling `msg` again gives the same ids.
     pub(super) fn reply(&mut self, s: &Scene<'_>, msg: &InboundMessage, to: &str, text: String) {
-        let slot = self
-            .replies
-            .iter()
-            .filter(|r| r.id.starts_with(&reply_prefix(s.tenant, &msg.id)))
-            .count();
+        let id = self.next_id(s, msg);
         self.replies.push(Reply {
-            id: reply_id(s.tenant, &msg.id, slot),
+            id,
             to: to.to_owned(),
             text,
             low_priority: false,
         });
+    }
+
+    /// Asks the AI about `msg` for `t`; its answer takes the next reply id.
+    pub(super) fn ask(&mut self, s: &Scene<'_>, t: &Target<'_>, prompt: Option<String>) {
+        let author = t.msg.is_group.then(|| t.from.to_owned());
+        let chat = if author.is_some() { t.to } else { t.from };
+        let ask = Ask {
+            reply_id: self.next_id(s, t.msg),
+            to: t.to.to_owned(),
+            from: t.from.to_owned(),
+            chat: chat.to_owned(),
+            author,
+            prompt,
+        };
+        self.asks.push((t.msg.id.clone(), ask));
+    }
+
+    fn next_id(&self, s: &Scene<'_>, msg: &InboundMessage) -> String {
+        let prefix = reply_prefix(s.tenant, &msg.id);
+        let replies = self.replies.iter().filter(|r| r.id.starts_with(&prefix));
+        let asks = self.asks.iter().filter(|(id, _)| *id == msg.id);
+        reply_id(s.tenant, &msg.id, replies.count() + asks.count())
     }
 
     /// A stored value, as this batch left it.
@@ -266,7 +314,7 @@ fn contact_message(s: &Scene<'_>, job: &Job, facts: &Facts, out: &mut Outcome) -
     let reply = Target { msg, to: &to, from };
     match command {
         Some(parsed) => run_command(s, &reply, &parsed, out),
-        None => plain_text(s, &reply, text, direct && facts.new_contact, direct, out),
+        None => plain_text(s, &reply, text, facts.new_contact, job.kind, out),
     }
 }
 
@@ -382,13 +430,20 @@ fn run_action(
     match &spec.action {
         Action::Reply(template) => templated(s, t, template, args, out),
         Action::Plugin(plugin) => plugins::run(s, t, *plugin, args, out),
-        // NOTE: the AI issue answers these; until then the contact is told politely.
-        Action::Ai(_) => {
-            out.reply(s, t.msg, t.to, replies::ai_unavailable(s.prefix()));
+        Action::Ai(prompt) => {
+            if !s.ai_on {
+                out.reply(s, t.msg, t.to, replies::ai_unavailable(s.prefix()));
+            } else if !s.perms.feature(AI_FEATURE, Some(t.from)) {
+                out.reply(s, t.msg, t.to, replies::denied(s.prefix(), &spec.name));
+            } else {
+                let prompt = prompt.render(&vars(s, t, args)?);
+                out.ask(s, t, Some(prompt));
+            }
             Ok(())
         }
     }
 }
+
 
 fn templated(
     s: &Scene<'_>,
@@ -424,16 +479,23 @@ pub(super) fn vars(s: &Scene<'_>, t: &Target<'_>, args: &str) -> StoreResult<Var
     Ok(vars)
 }
 
-/// A message that is not a prefix command.
+/// A message that is not a prefix command: a new contact is greeted; a keyword or
+/// pattern runs its command; otherwise the away text (once, when closed) and, where
+/// the tenant has AI and the contact may use it, the AI answers (in groups only when
+/// the account is mentioned).
 fn plain_text(
     s: &Scene<'_>,
     t: &Target<'_>,
     text: &str,
-    greet: bool,
-    direct: bool,
+    new_contact: bool,
+    kind: JobKind,
     out: &mut Outcome,
 ) -> StoreResult<()> {
-    if greet && let Some(greeting) = chosen(&s.settings.greeting, s.catalog.greeting()) {
+    let direct = kind == JobKind::Direct;
+    if direct
+        && new_contact
+        && let Some(greeting) = chosen(&s.settings.greeting, s.catalog.greeting())
+    {
         templated(s, t, greeting, "", out)?;
     }
     let triggered = s
@@ -444,7 +506,12 @@ fn plain_text(
         return run_action(s, t, spec, "", out);
     }
     if direct && !s.open_now() {
-        return away(s, t, out);
+        away(s, t, out)?;
+    }
+    let addressed = direct || kind == (JobKind::Group { mentioned: true });
+    let askable = !text.trim().is_empty() && !prompt::looks_like_base64(text);
+    if addressed && askable && s.ai_on && s.perms.feature(AI_FEATURE, Some(t.from)) {
+        out.ask(s, t, None);
     }
     Ok(())
 }

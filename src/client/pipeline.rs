@@ -11,6 +11,7 @@ use tracing::{Instrument, info_span, warn};
 
 use super::catalog::Catalog;
 use super::worker::Worker;
+use crate::ai::AiClient;
 use crate::config::Config;
 use crate::session::{Command, SessionEvent, Sessions};
 use crate::store::Store;
@@ -28,6 +29,25 @@ impl Outlet for Sessions {
     }
 }
 
+/// What the pipeline tells the operators (through the admin chat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A tenant's AI spent its daily token budget: commands only until tomorrow.
+    AiBudgetSpent {
+        /// Whose.
+        tenant: TenantId,
+        /// The budget, in tokens.
+        budget: u64,
+    },
+    /// A tenant's AI endpoint failed; the contact got the fallback reply.
+    AiFailed {
+        /// Whose.
+        tenant: TenantId,
+        /// What went wrong, in pt-BR.
+        error: String,
+    },
+}
+
 /// What every worker shares.
 pub(super) struct Shared {
     /// The configuration.
@@ -36,8 +56,12 @@ pub(super) struct Shared {
     pub(super) store: Arc<Store>,
     /// Where replies go.
     pub(super) outlet: Arc<dyn Outlet>,
+    /// The AI endpoint; `None`: AI is off.
+    pub(super) ai: Option<AiClient>,
     /// The client commands, replaced by `!recarregar`.
     catalog: RwLock<Arc<Catalog>>,
+    /// Where notices for the operators go.
+    notices: mpsc::UnboundedSender<Notice>,
 }
 
 impl Shared {
@@ -46,6 +70,11 @@ impl Shared {
         let guard = self.catalog.read().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(&guard)
     }
+
+    /// Tells the operators (dropped when nobody listens).
+    pub(super) fn notify(&self, notice: Notice) {
+        let _ = self.notices.send(notice);
+    }
 }
 
 /// The pipeline of every client tenant.
@@ -53,27 +82,39 @@ pub struct Pipeline {
     shared: Arc<Shared>,
     workers: Mutex<HashMap<TenantId, mpsc::UnboundedSender<SessionEvent>>>,
     tasks: Mutex<JoinSet<()>>,
+    notices: Mutex<Option<mpsc::UnboundedReceiver<Notice>>>,
 }
 
 impl Pipeline {
-    /// A pipeline answering with `catalog` through `outlet`.
+    /// A pipeline answering with `catalog` through `outlet`, and with `ai` when given.
     pub fn new(
         config: Arc<Config>,
         store: Arc<Store>,
         outlet: Arc<dyn Outlet>,
         catalog: Catalog,
+        ai: Option<AiClient>,
     ) -> Pipeline {
+        let (notices, heard) = mpsc::unbounded_channel();
         let shared = Shared {
             config,
             store,
             outlet,
+            ai,
             catalog: RwLock::new(Arc::new(catalog)),
+            notices,
         };
         Pipeline {
             shared: Arc::new(shared),
             workers: Mutex::new(HashMap::new()),
             tasks: Mutex::new(JoinSet::new()),
+            notices: Mutex::new(Some(heard)),
         }
+    }
+
+    /// The notices for the operators; the first caller gets them.
+    pub fn notices(&self) -> Option<mpsc::UnboundedReceiver<Notice>> {
+        let mut guard = self.notices.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.take()
     }
 
     /// Replaces the commands (`!recarregar`); messages after this use the new ones.

@@ -5,6 +5,7 @@ use super::catalog::Plugin;
 use super::classify::normal;
 use super::handle::{ATTENDANT_MS, Outcome, Scene, Target, enabled, kv, may_use, vars};
 use super::words::parse_command;
+use crate::ai::persona;
 use crate::bridge::event::InboundMessage;
 use crate::chat::{ChatId, PhoneNumber};
 use crate::replies;
@@ -93,7 +94,8 @@ fn contact_of(s: &Scene<'_>, text: &str) -> StoreResult<Option<String>> {
     Ok(Some(s.db.canonical_chat(&address)?))
 }
 
-/// The owner's note-to-self: `!pausar`, `!retomar [numero]`; any other note is ignored.
+/// The owner's note-to-self: `!pausar`, `!retomar [numero]`, `!persona [nome|texto]`;
+/// any other note is ignored.
 pub(super) fn owner_note(
     s: &Scene<'_>,
     msg: &InboundMessage,
@@ -126,8 +128,31 @@ pub(super) fn owner_note(
             }
             None => replies::resume_usage(prefix),
         },
+        ("persona", _) => persona(s, &parsed.rest, out)?,
         _ => return Ok(()),
     };
     out.reply(s, msg, &to, text);
     Ok(())
+}
+
+/// The owner's `!persona`: without text, the persona in use and the named ones; with a
+/// name or a description, the AI's new persona (stored with the reply).
+fn persona(s: &Scene<'_>, text: &str, out: &mut Outcome) -> StoreResult<String> {
+    let personas = s.catalog.personas();
+    let tenant = s.tenant.as_str();
+    let usage = format!("{}persona <nome|texto>", s.prefix());
+    if text.trim().is_empty() {
+        let stored = s.db.settings()?.remove(persona::SETTING);
+        let current = personas.resolve(stored.as_deref()).describe();
+        let names: Vec<&str> = personas.list().iter().map(|p| p.name.as_str()).collect();
+        return Ok(replies::persona_shown(tenant, &current, &names, &usage));
+    }
+    Ok(match personas.choose(text) {
+        Ok(choice) => {
+            out.settings
+                .push((persona::SETTING.to_owned(), choice.stored()));
+            replies::persona_set(tenant, &choice.describe())
+        }
+        Err(e) => format!("{e}\n{usage}"),
+    })
 }

@@ -348,6 +348,10 @@ impl TenantSettings {
     pub fn from_map(map: &BTreeMap<String, String>) -> TenantSettings {
         let mut settings = TenantSettings::default();
         for (key, value) in map {
+            if key == crate::ai::persona::SETTING {
+                // Kept beside the settings; `!persona` checks and reads it.
+                continue;
+            }
             let parsed = SettingKey::parse(key)
                 .and_then(|key| interpret(&key, value).map(|value| (key, value)));
             match parsed {

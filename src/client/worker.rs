@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
+use super::assist::{self, Done, Lane, Prepared, Settled};
 use super::classify::{Class, Me, classify, normal, sender_phone};
 use super::handle::{self, Facts, Job, JobKind, Outcome, Scene};
 use super::permissions::PermissionSet;
@@ -18,7 +19,7 @@ use crate::bridge::event::{BridgeEvent, InboundMessage};
 use crate::session::split::{MAX_MESSAGE_CHARS, part_id, split_message};
 use crate::session::{Command, SendOpts, SessionEvent};
 use crate::store::{
-    Arrival, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError, StoreResult,
+    Arrival, Completion, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError, StoreResult,
     TenantDb,
 };
 use crate::tenant::TenantId;
@@ -39,6 +40,8 @@ pub(super) struct Worker {
     handed: HashSet<String>,
     /// Whether the journal left by an earlier run was handled.
     recovered: bool,
+    /// Questions for the AI.
+    lane: Lane,
 }
 
 impl Worker {
@@ -51,30 +54,45 @@ impl Worker {
             me: Me::default(),
             handed: HashSet::new(),
             recovered: false,
+            lane: Lane::default(),
         }
     }
 
     /// Handles events until the pipeline lets go of this worker.
+    /// AI answers in flight are dropped then: their questions stay journaled.
     pub(super) async fn run(mut self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
-        while let Some(first) = events.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match events.try_recv() {
-                    Ok(event) => batch.push(event),
-                    Err(_) => break,
+        loop {
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(first) = event else { break };
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match events.try_recv() {
+                            Ok(event) => batch.push(event),
+                            Err(_) => break,
+                        }
+                    }
+                    self.handle(batch).await;
                 }
+                Some(done) = self.lane.finished() => self.answered(done).await,
             }
-            self.handle(batch).await;
+        }
+        self.lane.abort();
+    }
+
+    fn db(&self) -> Option<Arc<TenantDb>> {
+        match self.shared.store.tenant(&self.tenant) {
+            Ok(db) => Some(db),
+            Err(e) => {
+                warn!(error = %e, "tenant database gone");
+                None
+            }
         }
     }
 
     async fn handle(&mut self, batch: Vec<SessionEvent>) {
-        let db = match self.shared.store.tenant(&self.tenant) {
-            Ok(db) => db,
-            Err(e) => {
-                warn!(error = %e, events = batch.len(), "tenant database gone; events dropped");
-                return;
-            }
+        let Some(db) = self.db() else {
+            return warn!(events = batch.len(), "events dropped");
         };
         if self.me == Me::default() {
             self.me = self.known_me();
@@ -266,9 +284,17 @@ impl Worker {
         for (seq, bytes) in pending {
             let Ok(job) = serde_json::from_slice::<Job>(&bytes) else {
                 warn!(seq, "journal entry unreadable; dropped");
-                let _ = write(db, move |db| db.complete(&[seq], &[], &[])).await;
+                let dropped = Completion {
+                    done: vec![seq],
+                    ..Completion::default()
+                };
+                let _ = write(db, move |db| db.complete(&dropped)).await;
                 continue;
             };
+            if job.ask.is_some() {
+                self.lane.push(seq, job);
+                continue;
+            }
             let from = match job.kind {
                 JobKind::Owner => None,
                 JobKind::Direct => normal(&job.msg.chat_id),
@@ -282,23 +308,46 @@ impl Worker {
             todo.push((seq, job, facts));
         }
         self.answer(db, todo).await;
+        self.pump(db).await;
     }
 
     /// Decides the replies of claimed messages, queues them with the journal cleared
-    /// in one transaction, and hands them to the session.
+    /// (or, for a question to the AI, kept with the question) in one transaction, and
+    /// hands them to the session.
     async fn answer(&mut self, db: &Arc<TenantDb>, todo: Vec<(u64, Job, Facts)>) {
         if todo.is_empty() {
             return;
         }
-        let outcome = match self.decide_all(db, &todo) {
+        let mut outcome = match self.decide_all(db, &todo) {
             Ok(outcome) => outcome,
             Err(e) => return error!(error = %e, "replies could not be decided"),
         };
         let now = crate::clock::now_ms();
-        let seqs: Vec<u64> = todo.iter().map(|(seq, ..)| *seq).collect();
         let entries: Vec<OutboxEntry> = outcome.replies.iter().map(|r| outbox(r, now)).collect();
-        let (queued, kv) = (entries.clone(), outcome.kv);
-        let done = write(db, move |db| db.complete(&seqs, &queued, &kv)).await;
+        let mut completion = Completion {
+            replies: entries.clone(),
+            kv: std::mem::take(&mut outcome.kv),
+            settings: std::mem::take(&mut outcome.settings),
+            ..Completion::default()
+        };
+        let mut asked = Vec::new();
+        for (seq, job, _) in todo {
+            let at = outcome.asks.iter().position(|(id, _)| *id == job.msg.id);
+            let Some(ask) = at.map(|at| outcome.asks.swap_remove(at).1) else {
+                completion.done.push(seq);
+                continue;
+            };
+            let job = Job {
+                ask: Some(ask),
+                ..job
+            };
+            match serde_json::to_vec(&job) {
+                Ok(bytes) => completion.later.push((seq, bytes)),
+                Err(e) => error!(error = %e, "question not journaled"),
+            }
+            asked.push((seq, job));
+        }
+        let done = write(db, move |db| db.complete(&completion)).await;
         if let Err(e) = done {
             return error!(error = %e, "replies could not be queued; retried at next start");
         }
@@ -308,6 +357,81 @@ impl Worker {
                 low_priority: reply.low_priority,
             };
             self.hand(entry, opts);
+        }
+        for (seq, job) in asked {
+            self.lane.push(seq, job);
+        }
+        self.pump(db).await;
+    }
+
+    /// Sends the questions that may go now; those settled without the endpoint (the
+    /// message deleted, the budget spent) are answered at once.
+    async fn pump(&mut self, db: &Arc<TenantDb>) {
+        while let Some((seq, job)) = self.lane.next() {
+            let now = crate::clock::now_ms();
+            let Some(from) = job.ask.as_ref().map(|ask| ask.from.clone()) else {
+                continue;
+            };
+            match assist::prepare(&self.shared, &self.tenant, db, &job, now) {
+                Ok(Prepared::Ask(client, request)) => self.lane.spawn(seq, job, client, request),
+                Ok(Prepared::Settle(settled)) => self.settle(db, seq, &job, settled).await,
+                Err(e) => {
+                    error!(error = %e, "question not asked; retried at next start");
+                    self.lane.release(&from);
+                }
+            }
+        }
+    }
+
+    /// An answer came back: it is queued (or the fallback is), with the tokens counted.
+    async fn answered(&mut self, done: Done) {
+        let Some(db) = self.db() else { return };
+        let now = crate::clock::now_ms();
+        match assist::conclude(&self.shared, &self.tenant, &db, &done, now) {
+            Ok(settled) => self.settle(&db, done.seq, &done.job, settled).await,
+            Err(e) => {
+                error!(error = %e, "AI answer not queued; asked again at next start");
+                if let Some(ask) = &done.job.ask {
+                    self.lane.release(&ask.from);
+                }
+            }
+        }
+        self.pump(&db).await;
+    }
+
+    /// Queues a question's outcome and clears its journal entry in one transaction.
+    async fn settle(&mut self, db: &Arc<TenantDb>, seq: u64, job: &Job, settled: Settled) {
+        let Some(ask) = &job.ask else { return };
+        let now = crate::clock::now_ms();
+        let replies: Vec<OutboxEntry> = settled
+            .reply
+            .into_iter()
+            .map(|text| {
+                let reply = handle::Reply {
+                    id: ask.reply_id.clone(),
+                    to: ask.to.clone(),
+                    text,
+                    low_priority: false,
+                };
+                outbox(&reply, now)
+            })
+            .collect();
+        let completion = Completion {
+            done: vec![seq],
+            replies: replies.clone(),
+            kv: settled.kv,
+            ..Completion::default()
+        };
+        let saved = write(db, move |db| db.complete(&completion)).await;
+        self.lane.release(&ask.from);
+        if let Err(e) = saved {
+            return error!(error = %e, "AI answer not queued; asked again at next start");
+        }
+        for entry in replies {
+            self.hand(entry, SendOpts::default());
+        }
+        if let Some(notice) = settled.notice {
+            self.shared.notify(notice);
         }
     }
 
@@ -333,6 +457,7 @@ impl Worker {
             now_ms,
             now: jiff::Timestamp::now().to_zoned(shared.config.admin.timezone.clone()),
             live: &live,
+            ai_on: shared.ai.is_some(),
         };
         let mut outcome = Outcome::default();
         for (_, job, facts) in todo {

@@ -9,7 +9,7 @@ mod pipeline;
 mod settings;
 
 pub use copy::CopyStats;
-pub use pipeline::{Arrival, Arrived, KvWrite, Sighting};
+pub use pipeline::{Arrival, Arrived, Completion, KvWrite, Sighting};
 
 use std::path::Path;
 use std::sync::Arc;

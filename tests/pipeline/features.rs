@@ -1,7 +1,9 @@
 //! Commands, plugins, permissions, settings, pauses and exactly-once recovery.
 
 use orbitbot::client::permissions::grant;
-use orbitbot::store::{Arrival, HistoryEntry, OutboxEntry, OutboxState, Permission, Sighting};
+use orbitbot::store::{
+    Arrival, Completion, HistoryEntry, OutboxEntry, OutboxState, Permission, Sighting,
+};
 use serde_json::json;
 
 use super::{ACCOUNT, Bench, C1, C2, qualify};
@@ -276,7 +278,11 @@ async fn a_crash_between_claim_and_reply_and_pending_replies_are_recovered_once(
         attempts: 0,
         low_priority: false,
     };
-    db.complete(&[], &[queued], &[]).unwrap();
+    let c = Completion {
+        replies: vec![queued],
+        ..Completion::default()
+    };
+    db.complete(&c).unwrap();
     // ... and a message the session took from the page but the pipeline never saw.
     let spooled = super::message(json!({"id": "K-2", "from": C2, "body": "!saldo"}));
     let bytes = serde_json::to_vec(&spooled).unwrap();

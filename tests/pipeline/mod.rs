@@ -3,6 +3,7 @@
 //! Field cases about pure logic live here; the ones about WhatsApp itself run on the
 //! simulator in `client_sim`.
 
+mod ai;
 mod cases;
 mod features;
 
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 use orbitbot::bridge::event::{BridgeEvent, InboundMessage};
 use orbitbot::client::catalog::Catalog;
-use orbitbot::client::{Outlet, Pipeline};
+use orbitbot::ai::{AiClient, ApiKey};
+use orbitbot::client::{Notice, Outlet, Pipeline};
 use orbitbot::config::Config;
 use orbitbot::session::{Command, SessionEvent};
 use orbitbot::store::Store;
@@ -116,6 +118,10 @@ pub(crate) struct Bench {
     outlet: Arc<FakeSessions>,
     sent: mpsc::UnboundedReceiver<Sent>,
     pump: tokio::task::JoinHandle<()>,
+    /// What the pipeline told the operators.
+    pub(crate) notices: mpsc::UnboundedReceiver<Notice>,
+    /// The key the AI client sends (the tests' `[ai]` names no variable).
+    ai_key: Option<String>,
 }
 
 impl Bench {
@@ -126,13 +132,37 @@ impl Bench {
 
     /// Same, with extra `[limits]` lines.
     pub(crate) async fn with(names: &[&str], limits: &str) -> Bench {
+        Bench::build(names, limits, &[], None).await
+    }
+
+    /// A bench whose tenants answer with AI at `base_url` (`[ai]` plus `ai_lines`),
+    /// sending `key`, with extra files under the data folder (`commands/personas/…`).
+    pub(crate) async fn with_ai(
+        names: &[&str],
+        base_url: &str,
+        ai_lines: &str,
+        files: &[(&str, &str)],
+        key: Option<&str>,
+    ) -> Bench {
+        let tail = format!(
+            "[ai]\nbase_url = \"{base_url}\"\nmodel = \"modelo-teste\"\ntimeout_s = 10\n{ai_lines}"
+        );
+        Bench::build(names, &tail, files, key).await
+    }
+
+    async fn build(names: &[&str], tail: &str, files: &[(&str, &str)], key: Option<&str>) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("commands")).unwrap();
         std::fs::write(dir.path().join("commands/casos.toml"), COMMANDS).unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
         let text = format!(
             "[admin]\noperators = [\"5511999990000\"]\ntimezone = \"America/Sao_Paulo\"\n\
              [whatsapp]\nurl = \"http://127.0.0.1:9\"\nengine = \"simulator\"\n\
-             [limits]\nmin_gap_ms = 50\n{limits}"
+             [limits]\nmin_gap_ms = 50\n{tail}"
         );
         let path = dir.path().join("admin.toml");
         std::fs::write(&path, text).unwrap();
@@ -160,6 +190,8 @@ impl Bench {
             outlet,
             sent,
             pump: tokio::spawn(async {}),
+            notices: mpsc::unbounded_channel().1,
+            ai_key: key.map(str::to_owned),
         };
         bench.start_pipeline(rx, sent_tx);
         bench
@@ -172,12 +204,19 @@ impl Bench {
     ) {
         let catalog = Catalog::load(&self.config.paths.commands).unwrap();
         let outlet: Arc<dyn Outlet> = self.outlet.clone();
+        let ai = self.config.ai.as_ref().map(|ai| {
+            let key = self.ai_key.as_deref().map(ApiKey::new);
+            let client = AiClient::new(ai, key).unwrap();
+            client.with_timing(Duration::from_secs(10), 2, Duration::from_millis(50))
+        });
         let pipeline = Arc::new(Pipeline::new(
             Arc::clone(&self.config),
             Arc::clone(&self.store),
             outlet,
             catalog,
+            ai,
         ));
+        self.notices = pipeline.notices().unwrap();
         let feedback = Arc::clone(&pipeline);
         self.pump = tokio::spawn(async move {
             while let Some((tenant, command)) = commands.recv().await {
@@ -332,7 +371,9 @@ pub(crate) fn message(fields: Value) -> InboundMessage {
         "t": get("timestamp").as_i64().unwrap_or(now),
         "pushName": get("pushName"),
         "mentions": get("mentions").as_array().cloned().unwrap_or_default(),
-        "hasMedia": false,
+        "hasMedia": get("hasMedia").as_bool().unwrap_or(false),
+        "mimetype": get("mimetype"),
+        "filename": get("filename"),
         "isNew": true,
     });
     serde_json::from_value(value).unwrap()

@@ -186,7 +186,7 @@ mod tests {
 
     use super::*;
     use crate::store::tenant_db::{Arrival, HistoryEntry, KvWrite, LogRecord, OutboxEntry};
-    use crate::store::tenant_db::{OutboxState, Sighting};
+    use crate::store::tenant_db::{Completion, OutboxState, Sighting};
 
     type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -337,7 +337,8 @@ mod tests {
         let kv: Vec<KvWrite> = (0..70)
             .map(|n| KvWrite::Set("p".into(), format!("k{n:03}"), big.clone()))
             .collect();
-        db.complete(&[], &[], &kv).unwrap();
+        db.complete(&Completion { kv, ..Completion::default() })
+            .unwrap();
         let dest = dir.path().join("copy.redb");
 
         let stats = db.copy_to(&dest).unwrap();
@@ -353,8 +354,12 @@ mod tests {
         std::thread::spawn(move || {
             for n in 0..200u64 {
                 let set = KvWrite::Set("w".into(), format!("w{n:03}"), vec![1]);
-                db.complete(&[], &[reply(&format!("w{n:03}"))], &[set])
-                    .unwrap();
+                let c = Completion {
+                    replies: vec![reply(&format!("w{n:03}"))],
+                    kv: vec![set],
+                    ..Completion::default()
+                };
+                db.complete(&c).unwrap();
                 done.store(n + 1, Ordering::SeqCst);
             }
         })
@@ -367,7 +372,8 @@ mod tests {
         let kv: Vec<KvWrite> = (0..10_000)
             .map(|n| KvWrite::Set("base".into(), format!("{n:05}"), vec![2; 64]))
             .collect();
-        db.complete(&[], &[], &kv).unwrap();
+        db.complete(&Completion { kv, ..Completion::default() })
+            .unwrap();
         let done = Arc::new(AtomicU64::new(0));
         let handle = writer(Arc::clone(&db), Arc::clone(&done));
         while done.load(Ordering::SeqCst) == 0 {

@@ -14,7 +14,7 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::{
     CONTACTS, HISTORY, HISTORY_BY_CHAT, HISTORY_ORDER, HistoryEntry, INBOX, LIDS, OUTBOX,
-    OUTBOX_ORDER, OutboxEntry, PLUGIN_KV, PROCESSED, SPOOL, TenantDb, merge_contacts, new_contact,
+    OUTBOX_ORDER, OutboxEntry, PLUGIN_KV, PROCESSED, SETTINGS, SPOOL, TenantDb, merge_contacts, new_contact,
     read_contact, take_contact,
 };
 use crate::store::StoreResult;
@@ -66,6 +66,23 @@ pub enum KvWrite {
     Set(String, String, Vec<u8>),
     /// Removes `plugin`/`key`.
     Remove(String, String),
+    /// Adds to the decimal counter at `plugin`/`key` (absent counts as 0).
+    Add(String, String, u64),
+}
+
+/// What one completion writes, all in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    /// Journal entries handled.
+    pub done: Vec<u64>,
+    /// Journal entries kept for a later step, with what they hold now.
+    pub later: Vec<(u64, Vec<u8>)>,
+    /// Replies to queue.
+    pub replies: Vec<OutboxEntry>,
+    /// Plugin-state changes.
+    pub kv: Vec<KvWrite>,
+    /// Settings set (`Some`) or cleared (`None`).
+    pub settings: Vec<(String, Option<String>)>,
 }
 
 impl TenantDb {
@@ -129,23 +146,22 @@ impl TenantDb {
         Ok(out)
     }
 
-    /// Completes journaled messages: their replies queued in the outbox and their
-    /// plugin state written, all in one transaction.
-    pub fn complete(
-        &self,
-        jobs: &[u64],
-        replies: &[OutboxEntry],
-        kv: &[KvWrite],
-    ) -> StoreResult<()> {
+    /// Completes journaled messages in one transaction: entries done are cleared, the
+    /// ones kept for a later step are rewritten, their replies queued in the outbox
+    /// (an id already there is left alone), and plugin state and settings written.
+    pub fn complete(&self, c: &Completion) -> StoreResult<()> {
         let txn = self.begin_write()?;
         {
             let mut inbox = txn.open_table(INBOX)?;
-            for seq in jobs {
+            for seq in &c.done {
                 inbox.remove(seq)?;
+            }
+            for (seq, job) in &c.later {
+                inbox.insert(seq, job.as_slice())?;
             }
             let mut outbox = txn.open_table(OUTBOX)?;
             let mut order = txn.open_table(OUTBOX_ORDER)?;
-            for entry in replies {
+            for entry in &c.replies {
                 if outbox.get(entry.id.as_str())?.is_some() {
                     continue;
                 }
@@ -154,15 +170,15 @@ impl TenantDb {
                 order.insert(seq, entry.id.as_str())?;
             }
             let mut table = txn.open_table(PLUGIN_KV)?;
-            for write in kv {
-                match write {
-                    KvWrite::Set(plugin, key, value) => {
-                        table.insert((plugin.as_str(), key.as_str()), value.as_slice())?;
-                    }
-                    KvWrite::Remove(plugin, key) => {
-                        table.remove((plugin.as_str(), key.as_str()))?;
-                    }
-                }
+            for write in &c.kv {
+                apply(&mut table, write)?;
+            }
+            let mut settings = txn.open_table(SETTINGS)?;
+            for (key, value) in &c.settings {
+                match value {
+                    Some(value) => settings.insert(key.as_str(), value.as_str())?,
+                    None => settings.remove(key.as_str())?,
+                };
             }
         }
         txn.commit()?;
@@ -313,5 +329,27 @@ fn index_message(txn: &WriteTransaction, entry: &HistoryEntry) -> StoreResult<()
     order.insert(seq, entry.id.as_str())?;
     txn.open_table(HISTORY_BY_CHAT)?
         .insert((entry.chat.as_str(), seq), entry.id.as_str())?;
+    Ok(())
+}
+
+type KvTable<'t> = redb::Table<'t, (&'static str, &'static str), &'static [u8]>;
+
+fn apply(table: &mut KvTable<'_>, write: &KvWrite) -> StoreResult<()> {
+    match write {
+        KvWrite::Set(plugin, key, value) => {
+            table.insert((plugin.as_str(), key.as_str()), value.as_slice())?;
+        }
+        KvWrite::Remove(plugin, key) => {
+            table.remove((plugin.as_str(), key.as_str()))?;
+        }
+        KvWrite::Add(plugin, key, n) => {
+            let now = table
+                .get((plugin.as_str(), key.as_str()))?
+                .and_then(|v| std::str::from_utf8(v.value()).ok()?.parse::<u64>().ok())
+                .unwrap_or(0);
+            let sum = now.saturating_add(*n).to_string();
+            table.insert((plugin.as_str(), key.as_str()), sum.as_bytes())?;
+        }
+    }
     Ok(())
 }
