@@ -180,6 +180,8 @@ pub struct AiConfig {
     pub history_turns: u32,
     /// Default token budget per tenant per day.
     pub daily_tokens: u64,
+    /// How long one request may take, from connecting to the last byte of the answer.
+    pub timeout: Duration,
 }
 
 /// `[transcription]`: voice notes.
@@ -419,6 +421,7 @@ impl Check<'_> {
             api_key_env: raw.api_key_env,
             history_turns: self.range("[ai] history_turns", raw.history_turns, 0, 100)?,
             daily_tokens: self.range("[ai] daily_tokens", raw.daily_tokens, 1, 1_000_000_000)?,
+            timeout: self.seconds("[ai] timeout_s", raw.timeout_s, 1, 600)?,
         })
     }
 

@@ -5,6 +5,7 @@
 
 mod admin_cmds;
 mod admin_e2e;
+mod ai_client;
 mod backup;
 mod cli;
 mod client_sim;

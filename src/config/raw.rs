@@ -81,6 +81,8 @@ pub(super) struct Ai {
     pub(super) history_turns: u32,
     #[serde(default = "default_daily_tokens")]
     pub(super) daily_tokens: u64,
+    #[serde(default = "default_ai_timeout_s")]
+    pub(super) timeout_s: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +127,10 @@ fn default_history_turns() -> u32 {
 
 fn default_daily_tokens() -> u64 {
     200_000
+}
+
+fn default_ai_timeout_s() -> u64 {
+    60
 }
 
 fn default_link_ttl_s() -> u64 {

@@ -92,6 +92,7 @@ fn render_optional(out: &mut Lines, c: &Config) {
             }
             out.raw("history_turns", &ai.history_turns.to_string());
             out.raw("daily_tokens", &ai.daily_tokens.to_string());
+            out.secs("timeout_s", ai.timeout);
         }
     }
 

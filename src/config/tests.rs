@@ -180,6 +180,11 @@ fn bad_values_name_the_allowed_range_or_form() {
             "[whatsapp] url: \"ftp://x\" não é um endereço http(s), \
              ex.: \"http://127.0.0.1:7600\"",
         ),
+        (
+            "",
+            "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\ntimeout_s = 0\n",
+            "[ai] timeout_s: 0 fora do intervalo permitido (1 a 600)",
+        ),
     ];
     for (whatsapp, extra, expected) in cases {
         let err = error_of(&with_binaries_and(whatsapp, extra));
@@ -203,7 +208,10 @@ fn check_config_masks_secrets() {
                  [[panel.users]]\nphone = \"5511988887777\"\n\
                  password_hash = \"$argon2id$v=19$secret\"\n";
     let config = load_text(dir.path(), &with_binaries(extra)).unwrap();
+    let ai = config.ai.as_ref().unwrap();
+    assert_eq!(ai.timeout, Duration::from_secs(60));
     let shown = config.display_masked();
+    assert!(shown.contains("timeout_s = 60\n"), "{shown}");
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(!shown.contains("secret"), "{shown}");
     assert!(

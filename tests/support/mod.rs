@@ -1,4 +1,7 @@
-//! Shared helpers: an in-process simulator, its HTTP client, and browsers on it.
+//! Shared helpers: an in-process simulator, its HTTP client, and browsers on it; a
+//! fake AI endpoint.
+
+pub(crate) mod fake_ai;
 
 use std::net::SocketAddr;
 use std::path::Path;
