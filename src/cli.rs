@@ -105,8 +105,8 @@ fn load(path: &std::path::Path) -> Result<Config, String> {
     Config::load(path).map_err(|e| e.to_string())
 }
 
-/// Prints the configuration, then checks `commands/*.toml` (a wrong file fails with
-/// its name, key and line).
+/// Prints the configuration, then checks `commands/*.toml` and
+/// `commands/personas/*.toml` (a wrong file fails with its name, key and line).
 fn check_config(config: &Config) -> Result<(), String> {
     print!("{}", config.display_masked());
     let dir = &config.paths.commands;
@@ -124,6 +124,13 @@ fn check_config(config: &Config) -> Result<(), String> {
         .map(|c| format!("{}{}", config.admin.prefix, c.name))
         .collect();
     println!("\n# comandos ({}): {}", names.len(), names.join(" "));
+    let personas: Vec<&str> = catalog
+        .personas()
+        .list()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    println!("# personas ({}): {}", personas.len(), personas.join(" "));
     Ok(())
 }
 

@@ -256,6 +256,7 @@ fn load_catalog(dir: &Path) -> Result<Catalog, RunError> {
     let catalog = Catalog::load(dir)?;
     info!(
         commands = catalog.commands().len(),
+        personas = catalog.personas().list().len(),
         "client commands loaded"
     );
     Ok(catalog)

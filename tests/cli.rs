@@ -35,6 +35,32 @@ fn check_config_prints_the_validated_config() {
 }
 
 #[test]
+fn check_config_checks_the_persona_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let personas = dir.path().join("commands/personas");
+    std::fs::create_dir_all(&personas).unwrap();
+    let good = "name = \"vendedora\"\ndescription = \"Vendedora\"\nsystem = \"Você vende.\"\n";
+    std::fs::write(personas.join("vendedora.toml"), good).unwrap();
+    let out = orbitbot(&config, &["check-config"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("# personas (1): vendedora"));
+
+    std::fs::write(
+        personas.join("vendedora.toml"),
+        format!("{good}temperature = 3\n"),
+    )
+    .unwrap();
+    let out = orbitbot(&config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("vendedora.toml, linha 4: temperature: fora do intervalo (3)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_config_fails_with_the_key_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("admin.toml");

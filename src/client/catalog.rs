@@ -15,6 +15,7 @@ use regex::Regex;
 
 use super::template::Template;
 use super::words;
+use crate::ai::persona::{PersonaError, Personas};
 
 /// The most memory one compiled pattern may take, so a careless regex cannot hog it.
 const PATTERN_SIZE_LIMIT: usize = 1 << 18;
@@ -50,6 +51,8 @@ pub struct Catalog {
     words: HashMap<String, usize>,
     greeting: Option<Special>,
     away: Option<Special>,
+    /// The personas of the `personas` subfolder.
+    personas: Personas,
 }
 
 /// A `[greeting]` or `[away]` text and the file that declared it.
@@ -150,10 +153,14 @@ pub enum CatalogError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// A file of the `personas` subfolder is wrong; it names the file, line and key.
+    #[error(transparent)]
+    Persona(#[from] PersonaError),
 }
 
 impl Catalog {
-    /// Reads every `*.toml` file in `dir`, in file-name order.
+    /// Reads every `*.toml` file in `dir`, in file-name order, and the personas of
+    /// `dir/personas` (none without that folder).
     pub fn load(dir: &Path) -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog::empty();
         for path in toml_files(dir)? {
@@ -165,10 +172,11 @@ impl Catalog {
             let file = raw::parse(&path.display().to_string(), &text)?;
             catalog.add_file(&path, file)?;
         }
+        catalog.personas = Personas::load(&dir.join("personas"))?;
         Ok(catalog)
     }
 
-    /// A catalog without commands, greeting or away text.
+    /// A catalog without commands, greeting, away text or personas.
     pub fn empty() -> Catalog {
         Catalog::default()
     }
@@ -206,6 +214,11 @@ impl Catalog {
     /// The text for messages outside business hours, if a file declares one.
     pub fn away(&self) -> Option<&Template> {
         self.away.as_ref().map(|special| &special.reply)
+    }
+
+    /// The personas declared in `personas/*.toml`.
+    pub fn personas(&self) -> &Personas {
+        &self.personas
     }
 
     /// The name or alias nearest to a mistyped `word`, if one is close enough.
