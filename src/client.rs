@@ -24,7 +24,7 @@ pub mod template;
 pub mod words;
 mod worker;
 
-pub use handle::{is_stale, reply_id};
 pub use assist::{daily_budget, tokens_today};
+pub use handle::{is_stale, reply_id};
 pub use pipeline::{Notice, Outlet, Pipeline};
 pub use worker::TEXT_CAP;

@@ -15,10 +15,10 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::admin::Admin;
+use crate::ai::{AiClient, AiError, ApiKey};
 use crate::bridge::event::{BridgeEvent, encoded_messages, parse_poll};
 use crate::chat::PhoneNumber;
 use crate::client::catalog::{Catalog, CatalogError};
-use crate::ai::{AiClient, AiError, ApiKey};
 use crate::client::{Outlet, Pipeline};
 use crate::config::Config;
 use crate::control;
@@ -65,6 +65,7 @@ pub async fn run(
     sink: &LogSink,
     pair: Option<PhoneNumber>,
 ) -> Result<(), RunError> {
+    let ai = ai_client(&config)?;
     for dir in [&config.paths.tokens, &config.paths.backups] {
         make_dir(dir)?;
     }
@@ -90,7 +91,7 @@ pub async fn run(
         Arc::clone(&store),
         outlet,
         catalog,
-        ai_client(&config)?,
+        ai,
     ));
     let admin = Arc::new(Admin::new(
         Arc::clone(&config),
@@ -148,7 +149,11 @@ fn ai_client(config: &Config) -> Result<Option<AiClient>, RunError> {
     let Some(ai) = &config.ai else {
         return Ok(None);
     };
-    let key = ai.api_key_env.as_deref().map(ApiKey::from_env).transpose()?;
+    let key = ai
+        .api_key_env
+        .as_deref()
+        .map(ApiKey::from_env)
+        .transpose()?;
     Ok(Some(AiClient::new(ai, key)?))
 }
 

@@ -23,8 +23,8 @@ pub use control::{AuditEntry, ControlDb, Permission};
 pub use lock::{DataDirLock, LockError};
 pub use logs::{LogSink, TenantLogLayer};
 pub use tenant_db::{
-    Arrival, Arrived, Completion, Contact, CopyStats, HistoryEntry, KvWrite, LogRecord, MediaRef, OutboxEntry,
-    OutboxState, Sighting, TenantDb,
+    Arrival, Arrived, Completion, Contact, CopyStats, HistoryEntry, KvWrite, LogRecord, MediaRef,
+    OutboxEntry, OutboxState, Sighting, TenantDb,
 };
 
 use crate::tenant::{SessionState, TenantId, TenantRecord};

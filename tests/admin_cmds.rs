@@ -1576,26 +1576,37 @@ async fn persona_takes_a_name_or_a_description_and_status_shows_it() {
     let desk = Desk::new();
     desk.add("clientea");
     let db = desk.db("clientea");
-    desk.expect("!persona clientea", &["padrao", "Disponíveis: loja", "[ai]"])
-        .await;
+    desk.expect(
+        "!persona clientea",
+        &["padrao", "Disponíveis: loja", "[ai]"],
+    )
+    .await;
     desk.expect("!persona clientea LOJA", &["loja (Atendente da loja)"])
         .await;
     assert_eq!(db.settings().unwrap()["persona"], "loja");
     desk.expect("!persona clientea lojinha", &["não existe", "loja"])
         .await;
-    assert_eq!(db.settings().unwrap()["persona"], "loja", "kept after a typo");
+    assert_eq!(
+        db.settings().unwrap()["persona"],
+        "loja",
+        "kept after a typo"
+    );
     let text = "Você é o atendente simpático da padaria do bairro.";
     desk.expect(&format!("!persona clientea {text}"), &["texto livre"])
         .await;
     assert_eq!(db.settings().unwrap()["persona"], text);
-    desk.expect("!persona clientea padrão", &["padrao"]).await;
+    desk.expect("!persona clientea padrão", &["clientea: padrão."])
+        .await;
     assert!(!db.settings().unwrap().contains_key("persona"));
     desk.expect("!persona clientex loja", &["clientex"]).await;
     desk.expect("!config clientea persona loja", &["!persona clientea"])
         .await;
     desk.expect("!status clientea", &["IA: desligada"]).await;
 
-    let on = Desk::with("", "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n");
+    let on = Desk::with(
+        "",
+        "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n",
+    );
     on.add("clientea");
     on.expect("!persona clientea loja", &["loja"]).await;
     let status = on.say("!status clientea").await;

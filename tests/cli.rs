@@ -61,6 +61,27 @@ fn check_config_checks_the_persona_files() {
 }
 
 #[test]
+fn run_refuses_to_start_when_the_ai_key_variable_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let ai = "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n\
+              api_key_env = \"ORBITBOT_TEST_AI_KEY_UNSET\"\n";
+    let text_now = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text_now}{ai}")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orbitbot"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("ORBITBOT_TEST_AI_KEY_UNSET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("ORBITBOT_TEST_AI_KEY_UNSET"), "{err}");
+    assert!(err.contains("não está definida"), "{err}");
+}
+
+#[test]
 fn a_bad_config_fails_with_the_key_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("admin.toml");

@@ -573,7 +573,8 @@ async fn f21_a_70k_ai_answer_arrives_whole_in_ordered_parts() {
     let ai = FakeAi::start(move |_, _| FakeReply::text(script.clone())).await;
     let net = Net::start().await;
     let limits = format!(
-        "min_gap_ms = 50\n[ai]\nbase_url = \"{}\"\nmodel = \"modelo-teste\"\n",
+        "min_gap_ms = 50\nper_minute = 60\n\
+         [ai]\nbase_url = \"{}\"\nmodel = \"modelo-teste\"\n",
         ai.base_url()
     );
     let (client, _) = Client::linked(&net, &limits).await;
@@ -590,13 +591,21 @@ async fn f21_a_70k_ai_answer_arrives_whole_in_ordered_parts() {
     assert!(expected >= 18, "{expected} parts");
     let mut whole = String::new();
     for (i, part) in parts.iter().enumerate() {
-        assert!(part.chars().count() <= 4_000, "part {} has {}", i + 1, part.chars().count());
+        assert!(
+            part.chars().count() <= 4_000,
+            "part {} has {}",
+            i + 1,
+            part.chars().count()
+        );
         whole.push_str(without_counter(part, i + 1, expected));
     }
     let squeeze = |t: &str| t.split_whitespace().collect::<String>();
     assert_eq!(squeeze(&whole), squeeze(&answer), "text lost or reordered");
     let family = "👨‍👩‍👧";
-    assert_eq!(whole.matches(family).count(), answer.matches(family).count());
+    assert_eq!(
+        whole.matches(family).count(),
+        answer.matches(family).count()
+    );
     assert_eq!(ai.count(), 1);
     client.stop().await;
 }

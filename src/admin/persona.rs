@@ -2,7 +2,9 @@
 //! `commands/personas/*.toml` or a description in the operator's words; without a
 //! value, the one in use and the named ones.
 
-use super::registry::{Answer, CommandError, Invocation, Run, Spec, existing, rest_after, tenant_arg};
+use super::registry::{
+    Answer, CommandError, Invocation, Run, Spec, existing, rest_after, tenant_arg,
+};
 use super::{Admin, Asker, Out};
 use crate::ai::persona::SETTING;
 use crate::replies;
@@ -41,7 +43,7 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
                 db.clear_setting(SETTING)?;
             }
         }
-        let set = replies::persona_set(id.as_str(), &choice.describe());
+        let set = replies::persona_set(id.as_str(), &choice.describe(personas));
         outs.push(Out::Text(set));
     }
     if admin.config.ai.is_none() {

@@ -1,14 +1,12 @@
 //! `!status [cliente]`: every tenant with state, number, uptime, queue, messages today
 //! and last error; one tenant adds memory and the last message's time.
 
-use super::registry::{
-    Answer, CommandError, Invocation, Run, Spec, at_most, existing, tenant_arg,
-};
+use super::registry::{Answer, CommandError, Invocation, Run, Spec, at_most, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::ai::persona::SETTING;
 use crate::client::settings::TenantSettings;
-use crate::store::TenantDb;
 use crate::session::process::ProfilePaths;
+use crate::store::TenantDb;
 use crate::tenant::{SessionState, TenantId, TenantRecord};
 
 /// The declaration.

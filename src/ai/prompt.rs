@@ -146,7 +146,7 @@ fn turn(row: &HistoryEntry) -> Option<ChatMessage> {
 }
 
 /// What a row said: its text, after a placeholder for media; never base64.
-fn content(row: &HistoryEntry) -> Option<String> {
+pub fn content(row: &HistoryEntry) -> Option<String> {
     let text = row.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let encoded = text.is_some_and(looks_like_base64);
     let text = text.filter(|_| !encoded);

@@ -157,7 +157,9 @@ pub fn daily_budget(config: &Config, setting: Option<u64>) -> u64 {
 
 /// How many history rows to read for `turns` turns.
 pub(super) fn rows_for(turns: u32) -> usize {
-    usize::try_from(turns).unwrap_or(usize::MAX).saturating_add(SLACK_ROWS)
+    usize::try_from(turns)
+        .unwrap_or(usize::MAX)
+        .saturating_add(SLACK_ROWS)
 }
 
 /// What to do with a question now.
@@ -215,7 +217,11 @@ pub(super) fn prepare(
     let turns = prompt::turns(&history, &job.msg.id, wanted, ask.author.as_deref());
     let text = match &ask.prompt {
         Some(prompt) => prompt.clone(),
-        None => job.msg.text.clone().unwrap_or_default(),
+        // The message as the turns show it: `[imagem] legenda` for a photo.
+        None => (db.message(&job.msg.id)?.as_ref())
+            .and_then(prompt::content)
+            .or_else(|| job.msg.text.clone())
+            .unwrap_or_default(),
     };
     let request = prompt::chat_request(&persona, tenant.as_str(), turns, &text);
     Ok(Prepared::Ask(client.clone(), request))
@@ -259,7 +265,9 @@ fn tell_once(
     if db.kv_get(kv::AI, &told)?.is_some() {
         return Ok(());
     }
-    settled.kv.push(KvWrite::Set(kv::AI.into(), told, b"1".to_vec()));
+    settled
+        .kv
+        .push(KvWrite::Set(kv::AI.into(), told, b"1".to_vec()));
     settled.notice = Some(Notice::AiBudgetSpent {
         tenant: tenant.clone(),
         budget,
@@ -305,7 +313,13 @@ pub(super) fn conclude(
     if used >= budget {
         tell_once(shared, tenant, db, budget, now_ms, &mut settled)?;
     }
-    debug!(tokens = answer.tokens, used, budget, tries = answer.tries, "AI answered");
+    debug!(
+        tokens = answer.tokens,
+        used,
+        budget,
+        tries = answer.tries,
+        "AI answered"
+    );
     if deleted(db, &done.job.msg.id)? {
         info!(id = %done.job.msg.id, "message deleted while the AI answered; not sent");
         return Ok(settled);

@@ -600,7 +600,14 @@ mod tests {
     #[test]
     fn the_shipped_defaults_load() {
         let catalog = shipped();
-        assert_eq!(names(&catalog), ["menu", "ajuda", "horario", "atendente"]);
+        assert_eq!(
+            names(&catalog),
+            ["menu", "ajuda", "horario", "atendente", "resumo"]
+        );
+        let Action::Ai(resumo) = &catalog.command("summary").unwrap().action else {
+            panic!("resumo should ask the AI");
+        };
+        assert!(resumo.source().contains("{nome}"));
         let Action::Reply(menu) = &catalog.command("cardápio").unwrap().action else {
             panic!("menu should reply");
         };

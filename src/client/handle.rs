@@ -444,7 +444,6 @@ fn run_action(
     }
 }
 
-
 fn templated(
     s: &Scene<'_>,
     t: &Target<'_>,

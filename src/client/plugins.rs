@@ -151,7 +151,7 @@ fn persona(s: &Scene<'_>, text: &str, out: &mut Outcome) -> StoreResult<String> 
         Ok(choice) => {
             out.settings
                 .push((persona::SETTING.to_owned(), choice.stored()));
-            replies::persona_set(tenant, &choice.describe())
+            replies::persona_set(tenant, &choice.describe(personas))
         }
         Err(e) => format!("{e}\n{usage}"),
     })

@@ -19,8 +19,8 @@ use crate::bridge::event::{BridgeEvent, InboundMessage};
 use crate::session::split::{MAX_MESSAGE_CHARS, part_id, split_message};
 use crate::session::{Command, SendOpts, SessionEvent};
 use crate::store::{
-    Arrival, Completion, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError, StoreResult,
-    TenantDb,
+    Arrival, Completion, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError,
+    StoreResult, TenantDb,
 };
 use crate::tenant::TenantId;
 
@@ -157,7 +157,25 @@ impl Worker {
     }
 
     /// Records, claims and answers a batch of messages.
+    /// The account's own messages are recorded after the others of their run, so a
+    /// run ends before a message that follows one of ours: history keeps the order.
     async fn take(&mut self, db: &Arc<TenantDb>, messages: Vec<InboundMessage>) {
+        let mut run = Vec::new();
+        let mut after_own = false;
+        for msg in messages {
+            let own = matches!(classify(&msg, &self.me), Class::Own { .. });
+            if after_own && !own {
+                self.take_run(db, std::mem::take(&mut run)).await;
+            }
+            after_own = own;
+            run.push(msg);
+        }
+        if !run.is_empty() {
+            self.take_run(db, run).await;
+        }
+    }
+
+    async fn take_run(&mut self, db: &Arc<TenantDb>, messages: Vec<InboundMessage>) {
         let mut arrivals = Vec::new();
         let mut own = Vec::new();
         let mut jobs = Vec::new();
@@ -241,6 +259,7 @@ impl Worker {
         let job = Job {
             msg: msg.clone(),
             kind,
+            ask: None,
         };
         let bytes = serde_json::to_vec(&job).ok();
         let arrival = Arrival {

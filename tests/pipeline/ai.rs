@@ -57,7 +57,13 @@ fn dialogue(body: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| format!("{}: {}", m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m["role"].as_str().unwrap(),
+                m["content"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -70,11 +76,21 @@ async fn the_request_holds_the_persona_the_turns_in_order_and_no_media() {
     })
     .await;
     let files = [("commands/personas/loja.toml", LOJA)];
-    let mut b = Bench::with_ai(&["loja-a"], &ai.base_url(), "history_turns = 4\n", &files, Some("sk-teste-123")).await;
+    let mut b = Bench::with_ai(
+        &["loja-a"],
+        &ai.base_url(),
+        "history_turns = 4\n",
+        &files,
+        Some("sk-teste-123"),
+    )
+    .await;
     b.online("loja-a");
     owner_note(&b, "loja-a", "N-1", "!persona loja");
     let set = b.send().await;
-    assert!(set.text.contains("loja (Atendente da Loja da Ana)"), "{set:#?}");
+    assert!(
+        set.text.contains("loja (Atendente da Loja da Ana)"),
+        "{set:#?}"
+    );
 
     b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "oi"}));
     let first = b.send().await;
@@ -87,7 +103,10 @@ async fn the_request_holds_the_persona_the_turns_in_order_and_no_media() {
     let blob = json!({"id": "M-3", "from": C1, "type": "image", "hasMedia": true,
         "mimetype": "image/jpeg", "body": base64_blob()});
     b.deliver("loja-a", blob);
-    b.deliver("loja-a", json!({"id": "M-4", "from": C1, "body": "qual o prazo de entrega?"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-4", "from": C1, "body": "qual o prazo de entrega?"}),
+    );
     let last = b.send().await;
     assert_eq!(last.text, "Entregamos em 2 dias úteis.\n\n— Loja da Ana");
     b.nothing_more("loja-a").await;
@@ -95,7 +114,11 @@ async fn the_request_holds_the_persona_the_turns_in_order_and_no_media() {
     let requests = ai.requests();
     assert_eq!(requests.len(), 3, "the base64 image is not a question");
     assert!(requests.iter().all(|r| r.path == "/v1/chat/completions"));
-    assert!(requests.iter().all(|r| r.authorization.as_deref() == Some("Bearer sk-teste-123")));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer sk-teste-123"))
+    );
     let expected = json!({
         "model": "modelo-teste",
         "stream": false,
@@ -109,9 +132,17 @@ async fn the_request_holds_the_persona_the_turns_in_order_and_no_media() {
             {"role": "user", "content": "qual o prazo de entrega?"},
         ],
     });
-    assert_eq!(requests[2].body, expected, "{:#?}", dialogue(&requests[2].body));
+    assert_eq!(
+        requests[2].body,
+        expected,
+        "{:#?}",
+        dialogue(&requests[2].body)
+    );
     for request in &requests {
-        assert!(!request.body.to_string().contains("/9j/4AAQ"), "base64 sent: {request:?}");
+        assert!(
+            !request.body.to_string().contains("/9j/4AAQ"),
+            "base64 sent: {request:?}"
+        );
     }
 }
 
@@ -135,10 +166,19 @@ async fn two_tenants_with_their_own_personas_answer_the_same_text_differently() 
     owner_note(&b, "loja-a", "N-1", "!persona loja");
     owner_note(&b, "oficina", "N-2", &format!("!persona {BETO}"));
     let notes = b.sends(2).await;
-    assert!(notes.iter().any(|n| n.text.contains("texto livre")), "{notes:#?}");
+    assert!(
+        notes.iter().any(|n| n.text.contains("texto livre")),
+        "{notes:#?}"
+    );
 
-    b.deliver("loja-a", json!({"id": "A-1", "from": C1, "body": "oi, tudo bem?"}));
-    b.deliver("oficina", json!({"id": "B-1", "from": C1, "body": "oi, tudo bem?"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "A-1", "from": C1, "body": "oi, tudo bem?"}),
+    );
+    b.deliver(
+        "oficina",
+        json!({"id": "B-1", "from": C1, "body": "oi, tudo bem?"}),
+    );
     let mut answers: Vec<(String, String)> = b
         .sends(2)
         .await
@@ -149,16 +189,32 @@ async fn two_tenants_with_their_own_personas_answer_the_same_text_differently() 
     assert_eq!(
         answers,
         [
-            ("loja-a".to_owned(), "Oi! Aqui é a Loja da Ana 🌸\n\n— Loja da Ana".to_owned()),
-            ("oficina".to_owned(), "E aí! Oficina do Beto na área 🔧".to_owned()),
+            (
+                "loja-a".to_owned(),
+                "Oi! Aqui é a Loja da Ana 🌸\n\n— Loja da Ana".to_owned()
+            ),
+            (
+                "oficina".to_owned(),
+                "E aí! Oficina do Beto na área 🔧".to_owned()
+            ),
         ]
     );
     let systems: Vec<String> = ai
         .requests()
         .iter()
-        .map(|r| r.body["messages"][0]["content"].as_str().unwrap().to_owned())
+        .map(|r| {
+            r.body["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert!(systems.iter().any(|s| s.starts_with(BETO) && s.contains("oficina")), "{systems:#?}");
+    assert!(
+        systems
+            .iter()
+            .any(|s| s.starts_with(BETO) && s.contains("oficina")),
+        "{systems:#?}"
+    );
 }
 
 #[tokio::test]
@@ -168,33 +224,64 @@ async fn a_spent_budget_falls_back_to_commands_and_tells_the_operator_once() {
         tokens: Some(60),
     })
     .await;
-    let mut b = Bench::with_ai(&["loja-a"], &ai.base_url(), "daily_tokens = 100\n", &[], None).await;
+    let mut b = Bench::with_ai(
+        &["loja-a"],
+        &ai.base_url(),
+        "daily_tokens = 100\n",
+        &[],
+        None,
+    )
+    .await;
     b.online("loja-a");
-    b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "primeira pergunta"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-1", "from": C1, "body": "primeira pergunta"}),
+    );
     assert_eq!(b.send().await.text, "resposta da IA");
-    b.deliver("loja-a", json!({"id": "M-2", "from": C1, "body": "segunda pergunta"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-2", "from": C1, "body": "segunda pergunta"}),
+    );
     assert_eq!(b.send().await.text, "resposta da IA");
     let notice = b.notices.recv().await.unwrap();
-    assert!(matches!(notice, Notice::AiBudgetSpent { budget: 100, .. }), "{notice:?}");
+    assert!(
+        matches!(notice, Notice::AiBudgetSpent { budget: 100, .. }),
+        "{notice:?}"
+    );
 
     // Over budget: no more requests; one short notice per contact, commands still work.
-    b.deliver("loja-a", json!({"id": "M-3", "from": C2, "body": "terceira pergunta"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-3", "from": C2, "body": "terceira pergunta"}),
+    );
     let resting = b.send().await;
     assert!(resting.text.contains("em pausa por hoje"), "{resting:#?}");
-    b.deliver("loja-a", json!({"id": "M-4", "from": C2, "body": "e agora?"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-4", "from": C2, "body": "e agora?"}),
+    );
     b.deliver("loja-a", json!({"id": "M-5", "from": C2, "body": "!menu"}));
     assert_eq!(b.send().await.text, "Menu: 1) Horários 2) Preços");
-    b.deliver("loja-a", json!({"id": "M-6", "from": C1, "body": "!resumo"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-6", "from": C1, "body": "!resumo"}),
+    );
     assert!(b.send().await.text.contains("em pausa por hoje"));
     b.nothing_more("loja-a").await;
     assert_eq!(ai.count(), 2);
     assert!(b.notices.try_recv().is_err(), "the operator is told once");
     let db = b.store.tenant(&b.tenant("loja-a")).unwrap();
-    assert_eq!(tokens_today(&db, &b.config, orbitbot::clock::now_ms()).unwrap(), 120);
+    assert_eq!(
+        tokens_today(&db, &b.config, orbitbot::clock::now_ms()).unwrap(),
+        120
+    );
 
     // The operator raises the budget: the AI answers again.
     db.set_setting("ia.tokens_dia", "1000").unwrap();
-    b.deliver("loja-a", json!({"id": "M-7", "from": C2, "body": "e agora, funciona?"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-7", "from": C2, "body": "e agora, funciona?"}),
+    );
     assert_eq!(b.send().await.text, "resposta da IA");
     assert_eq!(ai.count(), 3);
     assert!(b.notices.try_recv().is_err());
@@ -209,9 +296,15 @@ async fn an_endpoint_down_gets_the_fallback_and_a_flaky_one_is_retried() {
     let url = format!("http://127.0.0.1:{closed}/v1");
     let mut b = Bench::with_ai(&["loja-a"], &url, "", &[], None).await;
     b.online("loja-a");
-    b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "alguém aí?"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-1", "from": C1, "body": "alguém aí?"}),
+    );
     let fallback = b.send().await;
-    assert!(fallback.text.contains("não consegui responder agora"), "{fallback:#?}");
+    assert!(
+        fallback.text.contains("não consegui responder agora"),
+        "{fallback:#?}"
+    );
     let notice = b.notices.recv().await.unwrap();
     assert!(matches!(notice, Notice::AiFailed { .. }), "{notice:?}");
     let db = b.store.tenant(&b.tenant("loja-a")).unwrap();
@@ -224,7 +317,10 @@ async fn an_endpoint_down_gets_the_fallback_and_a_flaky_one_is_retried() {
     .await;
     let mut b = Bench::with_ai(&["loja-a"], &flaky.base_url(), "", &[], None).await;
     b.online("loja-a");
-    b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "alguém aí?"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-1", "from": C1, "body": "alguém aí?"}),
+    );
     assert_eq!(b.send().await.text, "voltei");
     assert_eq!(flaky.count(), 2);
 }
@@ -232,12 +328,18 @@ async fn an_endpoint_down_gets_the_fallback_and_a_flaky_one_is_retried() {
 #[tokio::test]
 async fn a_message_deleted_while_the_ai_thinks_gets_no_answer() {
     let ai = FakeAi::start(|_, _| {
-        FakeReply::Delay(Duration::from_millis(1_500), Box::new(FakeReply::text("tarde")))
+        FakeReply::Delay(
+            Duration::from_millis(1_500),
+            Box::new(FakeReply::text("tarde")),
+        )
     })
     .await;
     let mut b = Bench::with_ai(&["loja-a"], &ai.base_url(), "", &[], None).await;
     b.online("loja-a");
-    b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "esquece, mandei errado"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-1", "from": C1, "body": "esquece, mandei errado"}),
+    );
     while ai.count() == 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -264,7 +366,10 @@ async fn a_restart_mid_question_asks_again_and_answers_once() {
     .await;
     let mut b = Bench::with_ai(&["loja-a"], &ai.base_url(), "", &[], None).await;
     b.online("loja-a");
-    b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "pergunta longa"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-1", "from": C1, "body": "pergunta longa"}),
+    );
     while ai.count() == 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -282,21 +387,44 @@ async fn ai_follows_permissions_and_group_mentions() {
     let mut b = Bench::with_ai(&["loja-a"], &ai.base_url(), "", &[], None).await;
     let tenant = b.tenant("loja-a");
     let c2 = qualify(C2);
-    grant(b.store.control(), &tenant, "ia", Some(&c2), Permission::Deny).unwrap();
-    grant(b.store.control(), &tenant, "grupos", None, Permission::Allow).unwrap();
+    grant(
+        b.store.control(),
+        &tenant,
+        "ia",
+        Some(&c2),
+        Permission::Deny,
+    )
+    .unwrap();
+    grant(
+        b.store.control(),
+        &tenant,
+        "grupos",
+        None,
+        Permission::Allow,
+    )
+    .unwrap();
     b.online("loja-a");
-    b.deliver("loja-a", json!({"id": "M-1", "from": C2, "body": "sem IA pra mim?"}));
-    b.deliver("loja-a", json!({"id": "M-2", "from": C2, "body": "!resumo"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-1", "from": C2, "body": "sem IA pra mim?"}),
+    );
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-2", "from": C2, "body": "!resumo"}),
+    );
     let denied = b.send().await;
     assert!(denied.text.contains("resumo"), "{denied:#?}");
-    let chatter = json!({"id": "G-1", "from": GROUP, "author": C1, "isGroupMsg": true,
+    let chatter = json!({"id": "G-1", "from": GROUP, "author": qualify(C1), "isGroupMsg": true,
         "body": "bom dia grupo"});
     b.deliver("loja-a", chatter);
-    let mention = json!({"id": "G-2", "from": GROUP, "author": C1, "isGroupMsg": true,
+    let mention = json!({"id": "G-2", "from": GROUP, "author": qualify(C1), "isGroupMsg": true,
         "body": "@loja que horas abre?", "mentions": [format!("{ACCOUNT}@c.us")]});
     b.deliver("loja-a", mention);
     let answer = b.send().await;
-    assert_eq!((answer.to.as_str(), answer.text.as_str()), (GROUP, "resposta da IA"));
+    assert_eq!(
+        (answer.to.as_str(), answer.text.as_str()),
+        (GROUP, "resposta da IA")
+    );
     b.nothing_more("loja-a").await;
     assert_eq!(ai.count(), 1);
 }
@@ -304,12 +432,22 @@ async fn ai_follows_permissions_and_group_mentions() {
 #[tokio::test]
 async fn an_ai_command_sends_its_prompt_after_the_chat_so_far() {
     let ai = FakeAi::start(|_, _| FakeReply::text("Resumo: pediu o cardápio.")).await;
-    let mut b = Bench::with_ai(&["loja-a"], &ai.base_url(), "history_turns = 2\n", &[], None).await;
+    let mut b = Bench::with_ai(
+        &["loja-a"],
+        &ai.base_url(),
+        "history_turns = 2\n",
+        &[],
+        None,
+    )
+    .await;
     b.online("loja-a");
     b.deliver("loja-a", json!({"id": "M-1", "from": C1, "body": "!menu"}));
     let menu = b.send().await;
     echo(&b, "loja-a", &menu.id, C1, &menu.text);
-    b.deliver("loja-a", json!({"id": "M-2", "from": C1, "body": "!resumo"}));
+    b.deliver(
+        "loja-a",
+        json!({"id": "M-2", "from": C1, "body": "!resumo"}),
+    );
     assert_eq!(b.send().await.text, "Resumo: pediu o cardápio.");
     let lines = dialogue(&ai.requests()[0].body);
     assert_eq!(

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use orbitbot::ai::{AiClient, ApiKey};
 use orbitbot::bridge::event::{BridgeEvent, InboundMessage};
 use orbitbot::client::catalog::Catalog;
-use orbitbot::ai::{AiClient, ApiKey};
 use orbitbot::client::{Notice, Outlet, Pipeline};
 use orbitbot::config::Config;
 use orbitbot::session::{Command, SessionEvent};

@@ -337,8 +337,11 @@ mod tests {
         let kv: Vec<KvWrite> = (0..70)
             .map(|n| KvWrite::Set("p".into(), format!("k{n:03}"), big.clone()))
             .collect();
-        db.complete(&Completion { kv, ..Completion::default() })
-            .unwrap();
+        db.complete(&Completion {
+            kv,
+            ..Completion::default()
+        })
+        .unwrap();
         let dest = dir.path().join("copy.redb");
 
         let stats = db.copy_to(&dest).unwrap();
@@ -372,8 +375,11 @@ mod tests {
         let kv: Vec<KvWrite> = (0..10_000)
             .map(|n| KvWrite::Set("base".into(), format!("{n:05}"), vec![2; 64]))
             .collect();
-        db.complete(&Completion { kv, ..Completion::default() })
-            .unwrap();
+        db.complete(&Completion {
+            kv,
+            ..Completion::default()
+        })
+        .unwrap();
         let done = Arc::new(AtomicU64::new(0));
         let handle = writer(Arc::clone(&db), Arc::clone(&done));
         while done.load(Ordering::SeqCst) == 0 {

@@ -14,8 +14,8 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::{
     CONTACTS, HISTORY, HISTORY_BY_CHAT, HISTORY_ORDER, HistoryEntry, INBOX, LIDS, OUTBOX,
-    OUTBOX_ORDER, OutboxEntry, PLUGIN_KV, PROCESSED, SETTINGS, SPOOL, TenantDb, merge_contacts, new_contact,
-    read_contact, take_contact,
+    OUTBOX_ORDER, OutboxEntry, PLUGIN_KV, PROCESSED, SETTINGS, SPOOL, TenantDb, merge_contacts,
+    new_contact, read_contact, take_contact,
 };
 use crate::store::StoreResult;
 use crate::store::codec::{decode, encode};
