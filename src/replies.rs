@@ -435,3 +435,17 @@ pub fn age(ms: u64) -> String {
 pub fn daily_backup_failed(tenant: &str, why: &str) -> String {
     format!("❌ Backup diário de {tenant} falhou: {why}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_take_dots() {
+        let shown: Vec<String> = [0, 999, 1_000, 50_000, 1_234_567]
+            .into_iter()
+            .map(thousands)
+            .collect();
+        assert_eq!(shown, ["0", "999", "1.000", "50.000", "1.234.567"]);
+    }
+}

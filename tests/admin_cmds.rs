@@ -625,7 +625,7 @@ async fn extra_arguments_are_refused_and_nothing_is_done() {
     let all = [&plain[..], &phone_last, &confirm, &[novo]].concat();
     let covered: Vec<&str> = all.into_iter().map(command_word).collect();
     for spec in COMMANDS {
-        let free = ["config", "enviar"].contains(&spec.name);
+        let free = ["config", "enviar", "persona"].contains(&spec.name);
         assert!(
             free || covered.contains(&spec.name),
             "no case for !{}",
@@ -1315,7 +1315,10 @@ async fn recarregar_keeps_the_old_catalog_when_a_file_is_wrong() {
     let good = desk.say("!reload").await;
     assert_eq!(
         good,
-        format!("🔄 {} comandos de cliente carregados.", count + 1)
+        format!(
+            "🔄 {} comandos de cliente e 1 persona carregados.",
+            count + 1
+        )
     );
     assert!(desk.pipeline.catalog().command("brinde").is_some());
     desk.expect("!permitir clientea brinde", &["brinde ✅ liberado"])

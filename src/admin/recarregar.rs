@@ -9,7 +9,7 @@ pub(super) const SPEC: Spec = Spec {
     name: "recarregar",
     aliases: &["reload"],
     usage: "",
-    help: "Lê de novo os comandos dos clientes (commands/*.toml).",
+    help: "Lê de novo os comandos e as personas dos clientes (commands/).",
     about_tenant: false,
     run: Run::Now(run),
 };
@@ -19,8 +19,9 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
     let catalog = Catalog::load(&admin.config.paths.commands)
         .map_err(|e| CommandError::Refused(format!("❌ Comandos não recarregados: {e}")))?;
     let n = catalog.commands().len();
+    let personas = crate::replies::count(catalog.personas().list().len(), "persona", "personas");
     admin.pipeline.set_catalog(catalog);
     Ok(vec![Out::Text(format!(
-        "🔄 {n} comandos de cliente carregados."
+        "🔄 {n} comandos de cliente e {personas} carregados."
     ))])
 }
