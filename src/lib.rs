@@ -21,6 +21,7 @@
 //! - [`client`]: the client pipeline: filters, commands and plugins, permissions,
 //!   history, exactly-once replies.
 //! - [`ai`]: AI replies on an OpenAI-compatible endpoint, with a persona per tenant.
+//! - [`transcribe`]: voice notes to text with a local Whisper model.
 //! - [`replies`]: every pt-BR text written to a WhatsApp chat.
 //! - [`demo`]: `orbitbot demo`, the whole story on the simulator, step by step.
 //! - [`admin`]: the operator's control plane: commands from the admin chat, QR
@@ -47,3 +48,4 @@ pub mod session;
 pub mod sim;
 pub mod store;
 pub mod tenant;
+pub mod transcribe;
