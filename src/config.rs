@@ -408,15 +408,25 @@ impl Check<'_> {
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !first_ok || !rest_ok {
-                let msg = format!(
-                    "\"{var}\" não é nome de variável de ambiente; \
-                     use maiúsculas, números e '_', ex.: \"OPENAI_API_KEY\""
-                );
+                // NOTE: the value is not shown: it may be the key itself.
+                let msg = "não é nome de variável de ambiente (o valor não é mostrado: \
+                           a chave não vai no arquivo); use maiúsculas, números e '_', \
+                           ex.: \"OPENAI_API_KEY\"";
                 return self.fail("[ai] api_key_env", msg);
             }
         }
+        let base_url = self.http_url("[ai] base_url", &raw.base_url)?;
+        if base_url
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/chat/completions")
+        {
+            let msg = "use o endereço base, sem /chat/completions, ex.: \
+                       \"http://127.0.0.1:11434/v1\"";
+            return self.fail("[ai] base_url", msg);
+        }
         Ok(AiConfig {
-            base_url: self.http_url("[ai] base_url", &raw.base_url)?,
+            base_url,
             model: raw.model,
             api_key_env: raw.api_key_env,
             history_turns: self.range("[ai] history_turns", raw.history_turns, 0, 100)?,

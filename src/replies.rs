@@ -71,15 +71,16 @@ pub fn ai_resting(prefix: &str) -> String {
 /// For the operators: a tenant's AI spent its daily budget.
 pub fn ai_budget_spent(tenant: &str, budget: u64, prefix: &str) -> String {
     format!(
-        "🤖 {tenant} usou o limite diário da IA ({budget} tokens); até amanhã responde \
-         só aos comandos. Para mudar: {prefix}config {tenant} ia.tokens_dia <número>"
+        "🤖 {tenant} usou o limite diário da IA ({} tokens); até amanhã o robô só \
+         responde a comandos. Para mudar: {prefix}config {tenant} ia.tokens_dia <número>",
+        thousands(budget)
     )
 }
 
 /// For the operators: a tenant's AI endpoint failed.
 pub fn ai_failing(tenant: &str, error: &str) -> String {
     format!(
-        "⚠️ A IA de {tenant} falhou: {error}. Os contatos recebem um pedido de \
+        "⚠️ Falha na IA de {tenant}: {error}. Os contatos recebem um pedido de \
          desculpas em vez da resposta."
     )
 }

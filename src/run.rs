@@ -154,6 +154,8 @@ fn ai_client(config: &Config) -> Result<Option<AiClient>, RunError> {
         .as_deref()
         .map(ApiKey::from_env)
         .transpose()?;
+    let host = ai.base_url.host_str().unwrap_or_default();
+    info!(model = %ai.model, host, "AI answers on");
     Ok(Some(AiClient::new(ai, key)?))
 }
 

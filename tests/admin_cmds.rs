@@ -1598,7 +1598,7 @@ async fn persona_takes_a_name_or_a_description_and_status_shows_it() {
     desk.expect(&format!("!persona clientea {text}"), &["texto livre"])
         .await;
     assert_eq!(db.settings().unwrap()["persona"], text);
-    desk.expect("!persona clientea padrão", &["clientea: padrão."])
+    desk.expect("!persona clientea padrão", &["clientea: padrao ("])
         .await;
     assert!(!db.settings().unwrap().contains_key("persona"));
     desk.expect("!persona clientex loja", &["clientex"]).await;
@@ -1614,11 +1614,23 @@ async fn persona_takes_a_name_or_a_description_and_status_shows_it() {
     on.expect("!persona clientea loja", &["loja"]).await;
     let status = on.say("!status clientea").await;
     assert!(
-        status.ends_with("IA: loja (Atendente da loja) · 0 tokens hoje de 200.000"),
+        status.ends_with("IA: loja (Atendente da loja) · 0 de 200.000 tokens hoje"),
         "{status}"
     );
     on.expect("!config clientea ia.tokens_dia 5000", &["5000"])
         .await;
-    on.expect("!status clientea", &["0 tokens hoje de 5.000"])
+    on.expect("!status clientea", &["0 de 5.000 tokens hoje"])
         .await;
+    on.db("clientea").set_setting("persona", "sumida").unwrap();
+    on.expect(
+        "!status clientea",
+        &["padrao (", "\"sumida\" não existe mais"],
+    )
+    .await;
+    on.expect("!negar clientea ia", &["ia"]).await;
+    on.expect(
+        "!status clientea",
+        &["IA: bloqueada (!permitir clientea ia)"],
+    )
+    .await;
 }

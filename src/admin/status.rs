@@ -4,6 +4,7 @@
 use super::registry::{Answer, CommandError, Invocation, Run, Spec, at_most, existing, tenant_arg};
 use super::{Admin, Asker, Out};
 use crate::ai::persona::SETTING;
+use crate::client::permissions::PermissionSet;
 use crate::client::settings::TenantSettings;
 use crate::session::process::ProfilePaths;
 use crate::store::TenantDb;
@@ -47,26 +48,35 @@ fn run(admin: &Admin, _: &Asker, inv: &Invocation) -> Answer {
         format!("há {} ({})", crate::replies::age(age), a.name)
     });
     lines.push(format!("último backup: {backup}"));
-    lines.push(ai_line(admin, &db)?);
+    lines.push(ai_line(admin, &id, &db)?);
     Ok(vec![Out::Text(lines.join("\n"))])
 }
 
-/// `IA: vendedora (…) · 1.234 tokens hoje de 50.000`, or that AI is off.
-fn ai_line(admin: &Admin, db: &TenantDb) -> Result<String, CommandError> {
+/// `IA: vendedora (…) · 1.234 de 50.000 tokens hoje`, or that AI is off or denied.
+fn ai_line(admin: &Admin, id: &TenantId, db: &TenantDb) -> Result<String, CommandError> {
     if admin.config.ai.is_none() {
         return Ok("IA: desligada (sem [ai] no admin.toml)".to_owned());
     }
+    if !PermissionSet::load(admin.store.control(), id)?.feature("ia", None) {
+        let prefix = &admin.config.admin.prefix;
+        return Ok(format!("IA: bloqueada ({prefix}permitir {id} ia)"));
+    }
     let stored = db.settings()?;
     let catalog = admin.pipeline.catalog();
-    let persona = catalog
-        .personas()
-        .resolve(stored.get(SETTING).map(String::as_str));
+    let chosen = stored.get(SETTING).map(String::as_str);
+    let persona = catalog.personas().resolve(chosen);
+    let mut shown = persona.describe();
+    if let Some(name) = chosen.filter(|c| !c.contains(char::is_whitespace))
+        && catalog.personas().get(name).is_none()
+    {
+        shown.push_str(&format!("; a persona \"{name}\" não existe mais"));
+    }
     let setting = TenantSettings::from_map(&stored).daily_tokens;
     let budget = crate::client::daily_budget(&admin.config, setting);
     let used = crate::client::tokens_today(db, &admin.config, crate::clock::now_ms())?;
     Ok(format!(
-        "IA: {} · {} tokens hoje de {}",
-        persona.describe(),
+        "IA: {} · {} de {} tokens hoje",
+        shown,
         crate::replies::thousands(used),
         crate::replies::thousands(budget)
     ))

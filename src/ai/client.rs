@@ -99,7 +99,7 @@ pub enum AiError {
     #[error("a IA não respondeu em {}", duration_text(*.0))]
     Timeout(Duration),
     /// The endpoint answered with an error status.
-    #[error("a IA respondeu com erro HTTP {code}: {body}")]
+    #[error("a IA respondeu com erro HTTP {code}{}: {body}", hint(*.code))]
     Status {
         /// The HTTP status.
         code: u16,
@@ -122,6 +122,15 @@ impl AiError {
             AiError::Status { code, .. } => *code == 429 || (500..=599).contains(code),
             _ => false,
         }
+    }
+}
+
+/// What to check for a status that usually means a wrong `base_url` or key.
+fn hint(code: u16) -> &'static str {
+    match code {
+        404 | 405 => " (confira [ai] base_url: o endereço base, terminado em /v1)",
+        401 | 403 => " (confira a chave em [ai] api_key_env)",
+        _ => "",
     }
 }
 

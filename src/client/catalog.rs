@@ -607,7 +607,7 @@ mod tests {
         let Action::Ai(resumo) = &catalog.command("summary").unwrap().action else {
             panic!("resumo should ask the AI");
         };
-        assert!(resumo.source().contains("{nome}"));
+        assert!(resumo.source().contains("conversa"));
         let Action::Reply(menu) = &catalog.command("cardápio").unwrap().action else {
             panic!("menu should reply");
         };

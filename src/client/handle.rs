@@ -431,10 +431,8 @@ fn run_action(
         Action::Reply(template) => templated(s, t, template, args, out),
         Action::Plugin(plugin) => plugins::run(s, t, *plugin, args, out),
         Action::Ai(prompt) => {
-            if !s.ai_on {
+            if !s.ai_on || !s.perms.feature(AI_FEATURE, Some(t.from)) {
                 out.reply(s, t.msg, t.to, replies::ai_unavailable(s.prefix()));
-            } else if !s.perms.feature(AI_FEATURE, Some(t.from)) {
-                out.reply(s, t.msg, t.to, replies::denied(s.prefix(), &spec.name));
             } else {
                 let prompt = prompt.render(&vars(s, t, args)?);
                 out.ask(s, t, Some(prompt));

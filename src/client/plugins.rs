@@ -4,7 +4,7 @@
 use super::catalog::Plugin;
 use super::classify::normal;
 use super::handle::{ATTENDANT_MS, Outcome, Scene, Target, enabled, kv, may_use, vars};
-use super::words::parse_command;
+use super::words::{self, parse_command};
 use crate::ai::persona;
 use crate::bridge::event::InboundMessage;
 use crate::chat::{ChatId, PhoneNumber};
@@ -140,7 +140,13 @@ pub(super) fn owner_note(
 fn persona(s: &Scene<'_>, text: &str, out: &mut Outcome) -> StoreResult<String> {
     let personas = s.catalog.personas();
     let tenant = s.tenant.as_str();
-    let usage = format!("{}persona <nome|texto>", s.prefix());
+    let usage = format!("Uso: {}persona <nome|texto>", s.prefix());
+    // The operator's form names the tenant first; here it is always this one.
+    let text = match text.split_once(char::is_whitespace) {
+        Some((first, rest)) if words::fold(first) == tenant => rest.trim(),
+        _ if words::fold(text.trim()) == tenant => "",
+        _ => text,
+    };
     if text.trim().is_empty() {
         let stored = s.db.settings()?.remove(persona::SETTING);
         let current = personas.resolve(stored.as_deref()).describe();

@@ -84,7 +84,7 @@ fn render_optional(out: &mut Lines, c: &Config) {
                     let note = if set {
                         "definida, valor oculto"
                     } else {
-                        "NÃO definida"
+                        "NÃO definida ou vazia: `orbitbot run` não inicia assim"
                     };
                     out.raw("api_key_env", &format!("\"{var}\"  # {note}"));
                 }

@@ -185,6 +185,20 @@ fn bad_values_name_the_allowed_range_or_form() {
             "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\ntimeout_s = 0\n",
             "[ai] timeout_s: 0 fora do intervalo permitido (1 a 600)",
         ),
+        (
+            "",
+            "[ai]\nbase_url = \"http://127.0.0.1:9/v1/chat/completions\"\nmodel = \"m\"\n",
+            "[ai] base_url: use o endereço base, sem /chat/completions, \
+             ex.: \"http://127.0.0.1:11434/v1\"",
+        ),
+        (
+            "",
+            "[ai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n\
+             api_key_env = \"sk-abc123realkey\"\n",
+            "[ai] api_key_env: não é nome de variável de ambiente (o valor não é \
+             mostrado: a chave não vai no arquivo); use maiúsculas, números e '_', \
+             ex.: \"OPENAI_API_KEY\"",
+        ),
     ];
     for (whatsapp, extra, expected) in cases {
         let err = error_of(&with_binaries_and(whatsapp, extra));
@@ -220,7 +234,7 @@ fn check_config_masks_secrets() {
     );
     assert!(shown.contains("password_hash = \"***\""), "{shown}");
     assert!(
-        shown.contains("api_key_env = \"ORBITBOT_TEST_UNSET_KEY\"  # NÃO definida"),
+        shown.contains("api_key_env = \"ORBITBOT_TEST_UNSET_KEY\"  # NÃO definida ou vazia"),
         "{shown}"
     );
     assert!(shown.contains("[[panel.users]]"), "{shown}");

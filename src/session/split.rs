@@ -69,6 +69,12 @@ fn split_at_level(text: &str, budget: usize, level: Level, out: &mut Vec<String>
         if len > budget && !finest {
             flush(&mut current, &mut current_len, out);
             split_at_level(unit, budget, level.finer(), out);
+            // The last piece stays open, so a short unit after it (a signature, say)
+            // joins it instead of going alone.
+            if let Some(last) = out.pop() {
+                current = last + &unit[unit.trim_end().len()..];
+                current_len = current.chars().count();
+            }
             continue;
         }
         if current_len + len > budget {
@@ -109,6 +115,21 @@ mod tests {
             p.strip_suffix(&counter).unwrap_or(p).to_owned()
         };
         parts.iter().enumerate().map(strip).collect()
+    }
+
+    #[test]
+    fn a_short_paragraph_after_a_long_one_joins_its_last_part() {
+        let long = "Uma frase de teste com acentuação. ".repeat(300);
+        let text = format!("{}\n\n— Ana 🍰", long.trim_end());
+        let parts = split_message(&text, 4_000);
+        assert_eq!(
+            parts.len(),
+            3,
+            "{:?}",
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>()
+        );
+        assert!(parts[2].ends_with("\n\n— Ana 🍰\n(3/3)"), "{:?}", parts[2]);
+        assert!(parts.iter().all(|p| p.chars().count() <= 4_000));
     }
 
     #[test]

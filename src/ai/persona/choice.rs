@@ -77,12 +77,12 @@ impl PersonaChoice {
         }
     }
 
-    /// How the operator is told the choice, in pt-BR: `padrão`,
+    /// How the operator is told the choice, in pt-BR: the default persona's own,
     /// `vendedora (Vendedora simpática)` (the description comes from `personas`), or
     /// `texto livre: “Você é…”` (cut to 60 characters).
     pub fn describe(&self, personas: &Personas) -> String {
         match self {
-            PersonaChoice::Default => "padrão".to_owned(),
+            PersonaChoice::Default => personas.default_persona().describe(),
             PersonaChoice::Named(name) => personas
                 .get(name)
                 .map_or_else(|| name.clone(), super::Persona::describe),
