@@ -222,7 +222,7 @@ impl Mono {
 /// A container whose audio codec is not one we decode (ALAC, AMR, Opus in MP4, …).
 fn unsupported_codec(hint: Hint<'_>) -> DecodeError {
     DecodeError::Unsupported {
-        what: format!("{} com um codec de áudio que não leio", hint.label()),
+        what: format!("{} com um codec de áudio sem suporte", hint.label()),
     }
 }
 
