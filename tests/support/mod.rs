@@ -1,7 +1,8 @@
 //! Shared helpers: an in-process simulator, its HTTP client, and browsers on it; a
-//! fake AI endpoint.
+//! fake AI endpoint; spoken test audio.
 
 pub(crate) mod fake_ai;
+pub(crate) mod speech;
 
 use std::net::SocketAddr;
 use std::path::Path;
