@@ -17,3 +17,4 @@ mod sim_api;
 mod sim_browser;
 mod store;
 mod support;
+mod transcribe_model;
