@@ -186,6 +186,12 @@ mod tests {
     }
 
     #[test]
+    fn one_model_is_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Whisper>();
+    }
+
+    #[test]
     fn languages_are_checked_before_any_work() {
         assert!(check_language("pt").is_ok());
         assert!(check_language("auto").is_ok());
