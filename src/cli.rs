@@ -1,4 +1,6 @@
 //! The command line: `orbitbot [--config FILE] <command>`.
+//!
+//! - [`model`]: `orbitbot model fetch|check`, the Whisper model for voice notes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +14,8 @@ use crate::config::{self, Config};
 use crate::control::{self, Reply, Request};
 use crate::store::LogSink;
 use crate::tenant::TenantRecord;
+
+pub mod model;
 
 /// orbitbot: many clients' WhatsApp accounts on one server, run from your own WhatsApp.
 #[derive(Debug, Parser)]
@@ -61,6 +65,12 @@ pub enum Command {
     },
     /// Play the whole story on the simulator with real Chromium (no config needed).
     Demo,
+    /// The Whisper model for voice notes: fetch it, or check that it loads and runs.
+    Model {
+        /// `fetch` or `check`.
+        #[command(subcommand)]
+        action: model::ModelAction,
+    },
     /// Run the WhatsApp simulator (no configuration file needed).
     Simulator {
         /// Address to listen on; port 0 picks a free one.
@@ -91,6 +101,7 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
         Command::Run { pair } => load(&cli.config).and_then(|c| run(c, sink, pair.as_deref())),
         Command::Simulator { listen } => simulator(listen),
         Command::Demo => demo(),
+        Command::Model { action } => model::execute(action, &cli.config),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,8 @@
 //!
 //! The modules, one concern each:
 //!
-//! - [`cli`]: the command line (`run`, `check-config`, `tenants`) and what each prints.
+//! - [`cli`]: the command line (`run`, `check-config`, `tenants`, `model`) and what each
+//!   prints.
 //! - [`config`]: `admin.toml` read in two stages into a validated [`config::Config`].
 //! - [`tenant`]: [`tenant::TenantId`], the only way a tenant name reaches a path, and
 //!   tenant records with their session states.

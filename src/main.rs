@@ -19,8 +19,9 @@ fn main() -> ExitCode {
         cli::Command::Demo => "warn",
         _ => "info",
     };
-    let filter =
-        EnvFilter::try_from_env("ORBITBOT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // whisper.cpp logs every model load at info through `whisper_rs`; keep its warnings.
+    let filter = EnvFilter::try_from_env("ORBITBOT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},whisper_rs=warn")));
     tracing_subscriber::registry()
         .with(filter)
         .with(

@@ -18,3 +18,4 @@ mod sim_browser;
 mod store;
 mod support;
 mod transcribe_decode;
+mod transcribe_model;
