@@ -8,6 +8,8 @@
 //! - [`template`]: reply texts with `{nome}`-style variables.
 //! - [`hours`]: business hours (`seg-sex 08:00-18:00`) and whether a moment is inside.
 //! - [`settings`]: the per-tenant settings of `!config` (DESIGN.md §7).
+//! - `listen`: voice notes downloaded, decoded and transcribed before they are
+//!   answered as text.
 //! - `assist`: AI answers in a lane per tenant: one question per contact at a time,
 //!   the daily token budget, the fallback when the endpoint fails.
 
@@ -16,6 +18,7 @@ pub mod catalog;
 pub mod classify;
 mod handle;
 pub mod hours;
+mod listen;
 pub mod permissions;
 pub mod pipeline;
 mod plugins;

@@ -105,6 +105,34 @@ pub fn ai_off_note() -> &'static str {
     "ℹ️ A IA está desligada: falta a seção [ai] no admin.toml. A persona fica guardada."
 }
 
+/// A voice note that could not be downloaded, decrypted or decoded (F18).
+pub fn voice_unreadable() -> &'static str {
+    "🎤 Não consegui ouvir seu áudio, pode reenviar? Se preferir, escreva a mensagem."
+}
+
+/// A voice note gone from WhatsApp's servers (F19).
+pub fn voice_expired() -> &'static str {
+    "🎤 Áudio antigo indisponível, reenvie por favor."
+}
+
+/// A voice note over `[transcription] max_seconds`.
+pub fn voice_too_long(max_seconds: u64) -> String {
+    format!(
+        "🎤 Seu áudio é longo demais para eu ouvir (máximo {max_seconds} s). \
+         Mande um mais curto ou escreva, por favor."
+    )
+}
+
+/// Transcription is off or failing.
+pub fn voice_unavailable() -> &'static str {
+    "🎤 Não consigo ouvir áudios agora. Escreva a mensagem, por favor."
+}
+
+/// What a voice note said, sent back when the tenant wants it (`transcricao.eco`).
+pub fn voice_echo(text: &str) -> String {
+    format!("🎤 Transcrição: {text}")
+}
+
 /// The owner paused the whole bot.
 pub fn paused(prefix: &str) -> String {
     format!(

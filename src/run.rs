@@ -25,6 +25,8 @@ use crate::control;
 use crate::session::{SessionError, SessionEvent, Sessions, process};
 use crate::store::{DataDirLock, LockError, LogSink, Store, StoreError};
 use crate::tenant::TenantId;
+use crate::transcribe::model::Whisper;
+use crate::transcribe::pool::Transcriber;
 use serde_json::json;
 
 /// Why `run` stopped with an error.
@@ -86,13 +88,11 @@ pub async fn run(
         events,
     )?);
     let outlet: Arc<dyn Outlet> = Arc::clone(&sessions) as Arc<dyn Outlet>;
-    let pipeline = Arc::new(Pipeline::new(
-        Arc::clone(&config),
-        Arc::clone(&store),
-        outlet,
-        catalog,
-        ai,
-    ));
+    let mut pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog, ai);
+    if let Some(transcriber) = transcriber(&config).await {
+        pipeline = pipeline.with_transcriber(transcriber);
+    }
+    let pipeline = Arc::new(pipeline);
     let admin = Arc::new(Admin::new(
         Arc::clone(&config),
         Arc::clone(&store),
@@ -157,6 +157,34 @@ fn ai_client(config: &Config) -> Result<Option<AiClient>, RunError> {
     let host = ai.base_url.host_str().unwrap_or_default();
     info!(model = %ai.model, host, "AI answers on");
     Ok(Some(AiClient::new(ai, key)?))
+}
+
+/// The shared transcriber on `[transcription] model`; without the model, voice notes
+/// get a polite "not now" and the log names the command that fetches it.
+async fn transcriber(config: &Config) -> Option<Arc<Transcriber>> {
+    let settings = &config.transcription;
+    let path = settings.model.clone();
+    let loaded = tokio::task::spawn_blocking(move || Whisper::load(&path)).await;
+    match loaded {
+        Ok(Ok(whisper)) => {
+            info!(
+                workers = settings.workers,
+                "voice notes transcribed locally"
+            );
+            Some(Arc::new(Transcriber::start(
+                Arc::new(whisper),
+                settings.workers,
+            )))
+        }
+        Ok(Err(e)) => {
+            warn!(error = %e, "voice notes will not be transcribed");
+            None
+        }
+        Err(e) => {
+            warn!(error = %e, "transcription model not loaded");
+            None
+        }
+    }
 }
 
 /// Passes the pipeline's notices to the operators until aborted.

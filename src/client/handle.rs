@@ -17,7 +17,7 @@ use super::permissions::{EVERYTHING, PermissionSet};
 use super::plugins;
 use super::settings::{CommandOverride, GroupMode, TenantSettings, TextSetting};
 use super::template::{Template, Vars};
-use super::words::{Parsed, clean, parse_command};
+use super::words::{Parsed, clean, fold, parse_command};
 use crate::ai::prompt;
 use crate::bridge::event::InboundMessage;
 use crate::config::Config;
@@ -27,6 +27,8 @@ use crate::tenant::TenantId;
 
 /// The shortest gap between two "voltamos" or two away texts to one contact.
 const ONCE_PER_MS: u64 = 12 * 3_600_000;
+/// The most words a voice note may have to be taken as a spoken command.
+const SPOKEN_WORDS: usize = 3;
 /// The permission item of AI answers (`!negar <cliente> ia`).
 pub(super) const AI_FEATURE: &str = "ia";
 /// How long `!atendente` silences the bot for a contact.
@@ -57,6 +59,9 @@ pub(super) struct Job {
     /// the answer is queued, so a restart asks again instead of deciding again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) ask: Option<Ask>,
+    /// A voice note whose transcript is now `msg.text`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) heard: bool,
 }
 
 /// A question for the AI about one message, and where its answer goes.
@@ -299,7 +304,10 @@ fn contact_message(s: &Scene<'_>, job: &Job, facts: &Facts, out: &mut Outcome) -
         return Ok(());
     }
     let text = msg.text.as_deref().unwrap_or_default();
-    let command = parse_command(text, s.prefix());
+    let mut command = parse_command(text, s.prefix());
+    if job.heard && command.is_none() {
+        command = spoken_command(s, text);
+    }
     if let JobKind::Group { mentioned } = job.kind
         && !group_passes(s, mentioned, command.is_some())
     {
@@ -312,10 +320,40 @@ fn contact_message(s: &Scene<'_>, job: &Job, facts: &Facts, out: &mut Outcome) -
         return Ok(());
     };
     let reply = Target { msg, to: &to, from };
+    if job.heard && echo_on(s) {
+        out.reply(s, msg, &to, replies::voice_echo(text));
+    }
     match command {
         Some(parsed) => run_command(s, &reply, &parsed, out),
         None => plain_text(s, &reply, text, facts.new_contact, job.kind, out),
     }
+}
+
+/// Whether transcripts go back to the contact: the tenant's `transcricao.eco`, else
+/// `[transcription] echo`.
+fn echo_on(s: &Scene<'_>) -> bool {
+    s.settings
+        .transcript_echo
+        .unwrap_or(s.config.transcription.echo)
+}
+
+/// Words spoken in a short voice note that name a command ("menu", "horário por
+/// favor") run it as if typed with the prefix; longer speech is a message.
+fn spoken_command(s: &Scene<'_>, text: &str) -> Option<Parsed> {
+    let words: Vec<String> = fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (first, rest) = words.split_first()?;
+    if words.len() > SPOKEN_WORDS || enabled(s, first).is_none() {
+        return None;
+    }
+    Some(Parsed {
+        name: first.clone(),
+        args: rest.to_vec(),
+        rest: rest.join(" "),
+    })
 }
 
 /// Where an answer goes and whom it is for.

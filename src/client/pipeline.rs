@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::session::{Command, SessionEvent, Sessions};
 use crate::store::Store;
 use crate::tenant::TenantId;
+use crate::transcribe::pool::Transcriber;
 
 /// Where replies go: a tenant's session.
 pub trait Outlet: Send + Sync + 'static {
@@ -58,6 +59,8 @@ pub(super) struct Shared {
     pub(super) outlet: Arc<dyn Outlet>,
     /// The AI endpoint; `None`: AI is off.
     pub(super) ai: Option<AiClient>,
+    /// The shared transcriber; `None`: no model loaded.
+    pub(super) transcriber: Option<Arc<Transcriber>>,
     /// The client commands, replaced by `!recarregar`.
     catalog: RwLock<Arc<Catalog>>,
     /// Where notices for the operators go.
@@ -100,6 +103,7 @@ impl Pipeline {
             store,
             outlet,
             ai,
+            transcriber: None,
             catalog: RwLock::new(Arc::new(catalog)),
             notices,
         };
@@ -109,6 +113,16 @@ impl Pipeline {
             tasks: Mutex::new(JoinSet::new()),
             notices: Mutex::new(Some(heard)),
         }
+    }
+
+    /// Voice notes are heard with `transcriber` (set before the first event).
+    #[must_use]
+    pub fn with_transcriber(mut self, transcriber: Arc<Transcriber>) -> Pipeline {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.transcriber = Some(transcriber),
+            None => warn!("transcriber set after the pipeline started; not used"),
+        }
+        self
     }
 
     /// The notices for the operators; the first caller gets them.

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tracing::{debug, error, info, warn};
+use tokio::task::JoinSet;
+use tracing::{Instrument, debug, error, info, warn};
 
 use super::assist::{self, Done, Lane, Prepared, Settled};
 use super::classify::{Class, Me, classify, normal, sender_phone};
 use super::handle::{self, Facts, Job, JobKind, Outcome, Scene};
+use super::listen::{self, Heard, Unheard};
 use super::permissions::PermissionSet;
 use super::pipeline::Shared;
 use super::settings::TenantSettings;
@@ -42,6 +44,8 @@ pub(super) struct Worker {
     recovered: bool,
     /// Questions for the AI.
     lane: Lane,
+    /// Voice notes being heard.
+    listening: JoinSet<Heard>,
 }
 
 impl Worker {
@@ -55,6 +59,7 @@ impl Worker {
             handed: HashSet::new(),
             recovered: false,
             lane: Lane::default(),
+            listening: JoinSet::new(),
         }
     }
 
@@ -75,9 +80,14 @@ impl Worker {
                     self.handle(batch).await;
                 }
                 Some(done) = self.lane.finished() => self.answered(done).await,
+                Some(heard) = self.listening.join_next() => match heard {
+                    Ok(heard) => self.heard(heard).await,
+                    Err(e) => error!(error = %e, "voice note lost; heard again at next start"),
+                },
             }
         }
         self.lane.abort();
+        self.listening.abort_all();
     }
 
     fn db(&self) -> Option<Arc<TenantDb>> {
@@ -260,6 +270,7 @@ impl Worker {
             msg: msg.clone(),
             kind,
             ask: None,
+            heard: false,
         };
         let bytes = serde_json::to_vec(&job).ok();
         let arrival = Arrival {
@@ -334,6 +345,7 @@ impl Worker {
     /// (or, for a question to the AI, kept with the question) in one transaction, and
     /// hands them to the session.
     async fn answer(&mut self, db: &Arc<TenantDb>, todo: Vec<(u64, Job, Facts)>) {
+        let todo = self.listen_first(db, todo);
         if todo.is_empty() {
             return;
         }
@@ -381,6 +393,119 @@ impl Worker {
             self.lane.push(seq, job);
         }
         self.pump(db).await;
+    }
+
+    /// Sends the voice notes to be heard first (their text then stands for them) and
+    /// returns the rest: live audio from a contact allowed `transcricao`.
+    fn listen_first(
+        &mut self,
+        db: &TenantDb,
+        todo: Vec<(u64, Job, Facts)>,
+    ) -> Vec<(u64, Job, Facts)> {
+        let (audio, rest): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(_, job, _)| {
+            !job.heard
+                && job.ask.is_none()
+                && job.kind != JobKind::Owner
+                && listen::is_audio(&job.msg)
+                && !handle::is_stale(&self.shared.config, &job.msg, crate::clock::now_ms())
+        });
+        if audio.is_empty() {
+            return rest;
+        }
+        let (perms, language) = match self.listening_context(db) {
+            Ok(context) => context,
+            Err(e) => {
+                error!(error = %e, "voice notes not heard; retried at next start");
+                return rest;
+            }
+        };
+        let mut rest = rest;
+        for (seq, job, facts) in audio {
+            if !perms.feature(listen::FEATURE, facts.from.as_deref()) {
+                rest.push((seq, job, facts));
+                continue;
+            }
+            let Some(transcriber) = self.shared.transcriber.clone() else {
+                let why = Unheard::Transcribe("modelo de transcrição não carregado".into());
+                let heard = Heard {
+                    seq,
+                    job,
+                    facts,
+                    result: Err(why),
+                };
+                self.listening.spawn(async move { heard });
+                continue;
+            };
+            let (shared, tenant) = (Arc::clone(&self.shared), self.tenant.clone());
+            let hearing = listen::hear(
+                shared,
+                tenant,
+                transcriber,
+                language.clone(),
+                (seq, job, facts),
+            );
+            self.listening.spawn(hearing.in_current_span());
+        }
+        rest
+    }
+
+    /// The tenant's permissions and the language its notes are heard in.
+    fn listening_context(&self, db: &TenantDb) -> StoreResult<(PermissionSet, String)> {
+        let perms = PermissionSet::load(self.shared.store.control(), &self.tenant)?;
+        let settings = TenantSettings::from_map(&db.settings()?);
+        let language = settings
+            .language
+            .unwrap_or_else(|| self.shared.config.transcription.language.clone());
+        Ok((perms, language))
+    }
+
+    /// A voice note was heard: its transcript goes into history beside the media
+    /// reference and it is answered as text; one that could not be heard gets one
+    /// clear reply (or, with no session, waits for the next one).
+    async fn heard(&mut self, heard: Heard) {
+        let Some(db) = self.db() else { return };
+        let Heard {
+            seq,
+            mut job,
+            facts,
+            result,
+        } = heard;
+        match result {
+            Ok(text) => {
+                let (id, said) = (job.msg.id.clone(), text.clone());
+                let saved = write(&db, move |db| {
+                    db.update_message(&id, |e| e.text = Some(said.clone()))
+                        .map(drop)
+                })
+                .await;
+                if let Err(e) = saved {
+                    warn!(error = %e, "transcript not stored in history");
+                }
+                job.msg.text = Some(text);
+                job.heard = true;
+                self.answer(&db, vec![(seq, job, facts)]).await;
+            }
+            Err(why) => {
+                let max = self.shared.config.transcription.max_duration.as_secs();
+                let Some(text) = why.reply(max) else { return };
+                let reply = handle::Reply {
+                    id: handle::reply_id(&self.tenant, &job.msg.id, 0),
+                    to: normal(&job.msg.chat_id).unwrap_or_else(|| job.msg.chat_id.clone()),
+                    text,
+                    low_priority: false,
+                };
+                let entry = outbox(&reply, crate::clock::now_ms());
+                let completion = Completion {
+                    done: vec![seq],
+                    replies: vec![entry.clone()],
+                    ..Completion::default()
+                };
+                if let Err(e) = write(&db, move |db| db.complete(&completion)).await {
+                    return error!(error = %e, "voice note reply not queued");
+                }
+                self.hand(entry, SendOpts::default());
+            }
+        }
     }
 
     /// Sends the questions that may go now; those settled without the endpoint (the

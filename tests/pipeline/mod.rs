@@ -6,19 +6,25 @@
 mod ai;
 mod cases;
 mod features;
+mod voice;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use orbitbot::ai::{AiClient, ApiKey};
 use orbitbot::bridge::event::{BridgeEvent, InboundMessage};
+use orbitbot::bridge::page::Download;
 use orbitbot::client::catalog::Catalog;
 use orbitbot::client::{Notice, Outlet, Pipeline};
 use orbitbot::config::Config;
 use orbitbot::session::{Command, SessionEvent};
 use orbitbot::store::Store;
 use orbitbot::tenant::TenantId;
+use orbitbot::transcribe::model::Whisper;
+use orbitbot::transcribe::pool::Transcriber;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -122,7 +128,15 @@ pub(crate) struct Bench {
     pub(crate) notices: mpsc::UnboundedReceiver<Notice>,
     /// The key the AI client sends (the tests' `[ai]` names no variable).
     ai_key: Option<String>,
+    /// What a download of a message's media gives, by message id.
+    media: Media,
+    /// Downloads asked for, by message id, in order.
+    pub(crate) downloads: Arc<Mutex<Vec<String>>>,
+    /// The transcriber the pipeline hears voice notes with.
+    transcriber: Option<Arc<Transcriber>>,
 }
+
+type Media = Arc<Mutex<HashMap<String, Result<Download, String>>>>;
 
 impl Bench {
     /// A bench with the field cases' commands and tenants `names`, all on `ACCOUNT`.
@@ -192,6 +206,9 @@ impl Bench {
             pump: tokio::spawn(async {}),
             notices: mpsc::unbounded_channel().1,
             ai_key: key.map(str::to_owned),
+            media: Arc::default(),
+            downloads: Arc::default(),
+            transcriber: None,
         };
         bench.start_pipeline(rx, sent_tx);
         bench
@@ -209,19 +226,31 @@ impl Bench {
             let client = AiClient::new(ai, key).unwrap();
             client.with_timing(Duration::from_secs(10), 2, Duration::from_millis(50))
         });
-        let pipeline = Arc::new(Pipeline::new(
+        let mut pipeline = Pipeline::new(
             Arc::clone(&self.config),
             Arc::clone(&self.store),
             outlet,
             catalog,
             ai,
-        ));
+        );
+        if let Some(transcriber) = &self.transcriber {
+            pipeline = pipeline.with_transcriber(Arc::clone(transcriber));
+        }
+        let pipeline = Arc::new(pipeline);
         self.notices = pipeline.notices().unwrap();
         let feedback = Arc::clone(&pipeline);
+        let (media, downloads) = (Arc::clone(&self.media), Arc::clone(&self.downloads));
         self.pump = tokio::spawn(async move {
             while let Some((tenant, command)) = commands.recv().await {
-                let Command::SendText { to, text, id, opts } = command else {
-                    continue;
+                let (to, text, id, opts) = match command {
+                    Command::SendText { to, text, id, opts } => (to, text, id, opts),
+                    Command::Download { msg_id, reply } => {
+                        downloads.lock().unwrap().push(msg_id.clone());
+                        let found = media.lock().unwrap().get(&msg_id).cloned();
+                        let _ = reply.send(found.unwrap_or(Err("no media".into())));
+                        continue;
+                    }
+                    _ => continue,
                 };
                 let done = SessionEvent::SendDone {
                     tenant: tenant.clone(),
@@ -261,6 +290,33 @@ impl Bench {
         let (sent_tx, sent) = mpsc::unbounded_channel();
         self.sent = sent;
         self.start_pipeline(rx, sent_tx);
+    }
+
+    /// Hears voice notes with the repository's Whisper model (`models/`), shared by
+    /// every bench of the test binary; the pipeline restarts to take it.
+    pub(crate) async fn hearing(&mut self) {
+        self.transcriber = Some(Arc::new(Transcriber::start(whisper(), 1)));
+        self.restart().await;
+    }
+
+    /// A download of `id`'s media gives these bytes.
+    pub(crate) fn media(&self, id: &str, bytes: Vec<u8>, mimetype: &str) {
+        let download = Download {
+            bytes,
+            mimetype: mimetype.to_owned(),
+        };
+        self.media
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), Ok(download));
+    }
+
+    /// A download of `id`'s media fails with `why`, as the page says it.
+    pub(crate) fn media_fails(&self, id: &str, why: &str) {
+        self.media
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), Err(why.to_owned()));
     }
 
     /// Whether the stand-in sessions take sends.
@@ -343,6 +399,14 @@ impl Bench {
     }
 }
 
+/// The repository's Whisper model, loaded once for the whole test binary.
+fn whisper() -> Arc<Whisper> {
+    static MODEL: OnceLock<Arc<Whisper>> = OnceLock::new();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base.bin");
+    let load = || Arc::new(Whisper::load(&path).expect("run scripts/model/fetch first"));
+    Arc::clone(MODEL.get_or_init(load))
+}
+
 /// A bridge message from FIELD-CASES-style fields: `from`, `to`, `body`,
 /// `timestamp`, `fromMe`, `author`, `isGroupMsg`, `type`, `fromAlt`, `mentions`.
 pub(crate) fn message(fields: Value) -> InboundMessage {
@@ -372,6 +436,7 @@ pub(crate) fn message(fields: Value) -> InboundMessage {
         "pushName": get("pushName"),
         "mentions": get("mentions").as_array().cloned().unwrap_or_default(),
         "hasMedia": get("hasMedia").as_bool().unwrap_or(false),
+        "durationSec": get("seconds"),
         "mimetype": get("mimetype"),
         "filename": get("filename"),
         "isNew": true,
