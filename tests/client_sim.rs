@@ -15,6 +15,8 @@ use orbitbot::config::Config;
 use orbitbot::session::{SessionEvent, Sessions};
 use orbitbot::store::Store;
 use orbitbot::tenant::{SessionState, TenantId};
+use orbitbot::transcribe::model::Whisper;
+use orbitbot::transcribe::pool::Transcriber;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -22,6 +24,7 @@ use crate::common::Running;
 use crate::pipeline::COMMANDS;
 use crate::session::Env;
 use crate::support::fake_ai::{FakeAi, FakeReply};
+use crate::support::speech::voice_note;
 use crate::support::{Net, browser_slot, browser_slots, eventually};
 
 const CLIENT: &str = "5511999990010";
@@ -59,7 +62,13 @@ impl Client {
             .ai
             .as_ref()
             .map(|ai| AiClient::new(ai, None).unwrap());
-        let pipeline = Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog, ai);
+        let mut pipeline =
+            Pipeline::new(Arc::clone(&config), Arc::clone(&store), outlet, catalog, ai);
+        if config.transcription.model.exists() {
+            let whisper = Whisper::load(&config.transcription.model).unwrap();
+            let transcriber = Transcriber::start(Arc::new(whisper), 1);
+            pipeline = pipeline.with_transcriber(Arc::new(transcriber));
+        }
         let (tee_tx, tee) = mpsc::unbounded_channel();
         let router = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
@@ -607,5 +616,39 @@ async fn f21_a_70k_ai_answer_arrives_whole_in_ordered_parts() {
         answer.matches(family).count()
     );
     assert_eq!(ai.count(), 1);
+    client.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voice_note_on_a_real_page_is_heard_and_a_spoken_menu_runs_menu() {
+    use base64::Engine as _;
+    let _slot = browser_slot().await;
+    let net = Net::start().await;
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base.bin");
+    let limits = format!(
+        "min_gap_ms = 50\n[transcription]\nmodel = \"{}\"\n",
+        model.display()
+    );
+    let (client, _) = Client::linked(&net, &limits).await;
+    let ana = customers(&net, 1).await.remove(0);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (id, words) in [
+        ("VN-1", "Bom dia, eu gostaria de marcar uma consulta."),
+        ("VN-2", "Menu."),
+    ] {
+        let note = json!({"id": id, "type": "ptt", "mimetype": "audio/ogg; codecs=opus",
+            "media_b64": b64.encode(voice_note(words)), "duration_s": 4});
+        post(&net, &ana, "", note).await;
+    }
+    let got = eventually("the echoes and the menu", 180, || async {
+        let got = texts(&replies_to(&net, &ana).await);
+        (got.len() >= 3).then_some(got)
+    })
+    .await;
+    assert!(got[0].starts_with("🎤 Transcrição: "), "{got:#?}");
+    assert!(got[0].to_lowercase().contains("bom dia"), "{got:#?}");
+    // Whisper may write "Menú": commands are matched without accents.
+    assert!(orbitbot::client::words::fold(&got[1]).contains("menu"), "{got:#?}");
+    assert_eq!(got[2], MENU, "{got:#?}");
     client.stop().await;
 }
