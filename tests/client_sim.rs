@@ -648,7 +648,10 @@ async fn a_voice_note_on_a_real_page_is_heard_and_a_spoken_menu_runs_menu() {
     assert!(got[0].starts_with("🎤 Transcrição: "), "{got:#?}");
     assert!(got[0].to_lowercase().contains("bom dia"), "{got:#?}");
     // Whisper may write "Menú": commands are matched without accents.
-    assert!(orbitbot::client::words::fold(&got[1]).contains("menu"), "{got:#?}");
+    assert!(
+        orbitbot::client::words::fold(&got[1]).contains("menu"),
+        "{got:#?}"
+    );
     assert_eq!(got[2], MENU, "{got:#?}");
     client.stop().await;
 }

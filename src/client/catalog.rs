@@ -105,6 +105,8 @@ pub enum Plugin {
     Atendente,
     /// `horario`: the business hours and whether it is open now.
     Horario,
+    /// `transcrever`: the text of the voice note the command quotes.
+    Transcrever,
 }
 
 /// Why the command files cannot be used; its `Display` is the pt-BR answer for the
@@ -534,7 +536,12 @@ impl<'a> Spot<'a> {
 
 impl Plugin {
     /// Every plugin, in the order they are listed to users.
-    pub const ALL: [Plugin; 3] = [Plugin::Ajuda, Plugin::Atendente, Plugin::Horario];
+    pub const ALL: [Plugin; 4] = [
+        Plugin::Ajuda,
+        Plugin::Atendente,
+        Plugin::Horario,
+        Plugin::Transcrever,
+    ];
 
     /// The plugin's name as written in command files.
     pub fn name(self) -> &'static str {
@@ -542,6 +549,7 @@ impl Plugin {
             Plugin::Ajuda => "ajuda",
             Plugin::Atendente => "atendente",
             Plugin::Horario => "horario",
+            Plugin::Transcrever => "transcrever",
         }
     }
 

@@ -62,6 +62,9 @@ pub(super) struct Job {
     /// A voice note whose transcript is now `msg.text`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(super) heard: bool,
+    /// For `!transcrever`: what the quoted voice note said, once heard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) quoted_text: Option<String>,
 }
 
 /// A question for the AI about one message, and where its answer goes.
@@ -319,7 +322,12 @@ fn contact_message(s: &Scene<'_>, job: &Job, facts: &Facts, out: &mut Outcome) -
         }
         return Ok(());
     };
-    let reply = Target { msg, to: &to, from };
+    let reply = Target {
+        msg,
+        to: &to,
+        from,
+        quoted_text: job.quoted_text.as_deref(),
+    };
     if job.heard && echo_on(s) {
         out.reply(s, msg, &to, replies::voice_echo(text));
     }
@@ -363,6 +371,8 @@ pub(super) struct Target<'a> {
     pub(super) to: &'a str,
     /// The contact (canonical id) permissions are decided on.
     pub(super) from: &'a str,
+    /// What the quoted voice note said, when `!transcrever` had it heard.
+    pub(super) quoted_text: Option<&'a str>,
 }
 
 /// Whether the operator denied everything to this contact: it gets no answer at all.

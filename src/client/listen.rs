@@ -91,7 +91,8 @@ impl Unheard {
     }
 }
 
-/// Hears one note of `tenant` in `language`.
+/// Hears one note of `tenant` in `language`: the message's own, or the one it quotes
+/// (`!transcrever`).
 pub(super) async fn hear(
     shared: Arc<Shared>,
     tenant: TenantId,
@@ -99,7 +100,9 @@ pub(super) async fn hear(
     language: String,
     (seq, job, facts): (u64, Job, Facts),
 ) -> Heard {
-    let result = text_of(&shared, &tenant, &transcriber, &language, &job.msg).await;
+    let note = note_of(&job).to_owned();
+    let hint = job.msg.mimetype.clone().filter(|_| note == job.msg.id);
+    let result = text_of(&shared, &tenant, &transcriber, &language, &note, hint).await;
     match &result {
         Ok(text) => info!(id = %job.msg.id, chars = text.chars().count(), "voice note heard"),
         Err(e) => warn!(id = %job.msg.id, error = %e, "voice note not heard"),
@@ -112,17 +115,24 @@ pub(super) async fn hear(
     }
 }
 
+/// The message whose audio a job hears: the quoted one for `!transcrever`.
+pub(super) fn note_of(job: &Job) -> &str {
+    match (&job.msg.quoted_id, is_audio(&job.msg)) {
+        (Some(quoted), false) => quoted,
+        _ => &job.msg.id,
+    }
+}
+
 async fn text_of(
     shared: &Shared,
     tenant: &TenantId,
     transcriber: &Transcriber,
     language: &str,
-    msg: &InboundMessage,
+    note: &str,
+    hint: Option<String>,
 ) -> Result<String, Unheard> {
-    let (bytes, mimetype) = download(shared, tenant, &msg.id).await?;
-    let mimetype = Some(mimetype)
-        .filter(|m| !m.is_empty())
-        .or(msg.mimetype.clone());
+    let (bytes, mimetype) = download(shared, tenant, note).await?;
+    let mimetype = Some(mimetype).filter(|m| !m.is_empty()).or(hint);
     let max = shared.config.transcription.max_duration;
     let audio =
         tokio::task::spawn_blocking(move || decode::decode(&bytes, mimetype.as_deref(), max))

@@ -22,6 +22,15 @@ pub(super) fn run(
     match plugin {
         Plugin::Ajuda => help(s, t, args, out),
         Plugin::Atendente => attendant(s, t, out),
+        Plugin::Transcrever => {
+            let text = match (&t.msg.quoted_id, t.quoted_text) {
+                (Some(_), Some(said)) => replies::voice_echo(said),
+                (Some(_), None) => replies::voice_not_a_note(s.prefix()),
+                (None, _) => replies::transcribe_usage(s.prefix()),
+            };
+            out.reply(s, t.msg, t.to, text);
+            Ok(())
+        }
         Plugin::Horario => {
             let text = match &s.settings.hours {
                 Some(hours) => replies::hours(&hours.to_string(), s.open_now()),

@@ -11,12 +11,14 @@ use tokio::task::JoinSet;
 use tracing::{Instrument, debug, error, info, warn};
 
 use super::assist::{self, Done, Lane, Prepared, Settled};
+use super::catalog::{Action, Plugin};
 use super::classify::{Class, Me, classify, normal, sender_phone};
 use super::handle::{self, Facts, Job, JobKind, Outcome, Scene};
 use super::listen::{self, Heard, Unheard};
 use super::permissions::PermissionSet;
 use super::pipeline::Shared;
 use super::settings::TenantSettings;
+use super::words::parse_command;
 use crate::bridge::event::{BridgeEvent, InboundMessage};
 use crate::session::split::{MAX_MESSAGE_CHARS, part_id, split_message};
 use crate::session::{Command, SendOpts, SessionEvent};
@@ -271,6 +273,7 @@ impl Worker {
             kind,
             ask: None,
             heard: false,
+            quoted_text: None,
         };
         let bytes = serde_json::to_vec(&job).ok();
         let arrival = Arrival {
@@ -402,12 +405,14 @@ impl Worker {
         db: &TenantDb,
         todo: Vec<(u64, Job, Facts)>,
     ) -> Vec<(u64, Job, Facts)> {
+        let now = crate::clock::now_ms();
         let (audio, rest): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(_, job, _)| {
             !job.heard
                 && job.ask.is_none()
+                && job.quoted_text.is_none()
                 && job.kind != JobKind::Owner
-                && listen::is_audio(&job.msg)
-                && !handle::is_stale(&self.shared.config, &job.msg, crate::clock::now_ms())
+                && (listen::is_audio(&job.msg) || self.quotes_a_note(db, job))
+                && !handle::is_stale(&self.shared.config, &job.msg, now)
         });
         if audio.is_empty() {
             return rest;
@@ -449,6 +454,22 @@ impl Worker {
         rest
     }
 
+    /// Whether a message is `!transcrever` answering a recorded voice note.
+    fn quotes_a_note(&self, db: &TenantDb, job: &Job) -> bool {
+        let Some(quoted) = &job.msg.quoted_id else {
+            return false;
+        };
+        let text = job.msg.text.as_deref().unwrap_or_default();
+        let catalog = self.shared.catalog();
+        let transcribes = parse_command(text, &self.shared.config.admin.prefix)
+            .and_then(|parsed| catalog.command(&parsed.name))
+            .is_some_and(|spec| matches!(spec.action, Action::Plugin(Plugin::Transcrever)));
+        transcribes
+            && db.message(quoted).ok().flatten().is_some_and(|row| {
+                row.media.is_some() && ["ptt", "audio", "document"].contains(&row.kind.as_str())
+            })
+    }
+
     /// The tenant's permissions and the language its notes are heard in.
     fn listening_context(&self, db: &TenantDb) -> StoreResult<(PermissionSet, String)> {
         let perms = PermissionSet::load(self.shared.store.control(), &self.tenant)?;
@@ -472,7 +493,7 @@ impl Worker {
         } = heard;
         match result {
             Ok(text) => {
-                let (id, said) = (job.msg.id.clone(), text.clone());
+                let (id, said) = (listen::note_of(&job).to_owned(), text.clone());
                 let saved = write(&db, move |db| {
                     db.update_message(&id, |e| e.text = Some(said.clone()))
                         .map(drop)
@@ -481,8 +502,12 @@ impl Worker {
                 if let Err(e) = saved {
                     warn!(error = %e, "transcript not stored in history");
                 }
-                job.msg.text = Some(text);
-                job.heard = true;
+                if listen::note_of(&job) == job.msg.id {
+                    job.msg.text = Some(text);
+                    job.heard = true;
+                } else {
+                    job.quoted_text = Some(text);
+                }
                 self.answer(&db, vec![(seq, job, facts)]).await;
             }
             Err(why) => {

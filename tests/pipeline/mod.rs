@@ -90,6 +90,11 @@ reply = "pong"
 name = "resumo"
 help = "Resumo por IA"
 ai = "Resuma a conversa"
+
+[[command]]
+name = "transcrever"
+help = "Transcreve o áudio respondido"
+plugin = "transcrever"
 "#;
 
 /// One send a session was asked for.
@@ -437,6 +442,7 @@ pub(crate) fn message(fields: Value) -> InboundMessage {
         "mentions": get("mentions").as_array().cloned().unwrap_or_default(),
         "hasMedia": get("hasMedia").as_bool().unwrap_or(false),
         "durationSec": get("seconds"),
+        "quotedId": get("quotedId"),
         "mimetype": get("mimetype"),
         "filename": get("filename"),
         "isNew": true,

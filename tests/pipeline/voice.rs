@@ -7,7 +7,7 @@ use orbitbot::client::permissions::grant;
 use orbitbot::store::Permission;
 use serde_json::json;
 
-use super::{Bench, C1, C2, qualify};
+use super::{Bench, C1, C2, ago, qualify};
 use crate::support::fake_ai::{FakeAi, FakeReply};
 use crate::support::speech::voice_note;
 
@@ -163,4 +163,55 @@ async fn two_tenants_notes_at_once_are_both_heard() {
     }
     tenants.sort();
     assert_eq!(tenants, ["loja-a", "loja-b"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcrever_hears_the_quoted_note_and_f19_an_old_one_is_explained_once() {
+    let mut b = Bench::new(&["loja-a"]).await;
+    b.hearing().await;
+    b.online("loja-a");
+    // Notes that waited too long are recorded, not heard ("Voltamos!" once).
+    let mut old = ptt("OLD-1", C1);
+    old["timestamp"] = json!(ago(86_400));
+    b.deliver("loja-a", old);
+    let mut older = ptt("OLD-30", C1);
+    older["timestamp"] = json!(ago(30 * 86_400));
+    b.deliver("loja-a", older);
+    assert!(b.send().await.text.starts_with("Voltamos"));
+    assert!(b.downloads.lock().unwrap().is_empty());
+
+    b.media("OLD-1", voice_note(SENTENCE), "audio/ogg; codecs=opus");
+    let ask = json!({"id": "Q-1", "from": C1, "body": "!transcrever", "quotedId": "OLD-1"});
+    b.deliver("loja-a", ask);
+    let heard = b.send().await;
+    assert!(
+        heard.text.starts_with("🎤 Transcrição: ") && heard_words(&heard.text),
+        "{heard:#?}"
+    );
+
+    b.media_fails(
+        "OLD-30",
+        "media expired: gone from the servers (re-upload failed)",
+    );
+    let ask = json!({"id": "Q-2", "from": C1, "body": "!transcrever", "quotedId": "OLD-30"});
+    b.deliver("loja-a", ask);
+    assert!(b.send().await.text.contains("Áudio antigo indisponível"));
+    b.deliver(
+        "loja-a",
+        json!({"id": "Q-3", "from": C1, "body": "!transcrever"}),
+    );
+    assert!(b.send().await.text.contains("responda ao áudio"));
+    b.deliver("loja-a", json!({"id": "T-1", "from": C1, "body": "oi"}));
+    let ask = json!({"id": "Q-4", "from": C1, "body": "!transcrever", "quotedId": "T-1"});
+    b.deliver("loja-a", ask);
+    assert!(b.send().await.text.contains("não é um áudio"));
+    b.nothing_more("loja-a").await;
+    let downloads = b.downloads.lock().unwrap().clone();
+    assert_eq!(downloads, ["OLD-1", "OLD-30", "OLD-30"]);
+    let db = b.store.tenant(&b.tenant("loja-a")).unwrap();
+    let row = db.message("OLD-1").unwrap().unwrap();
+    assert!(
+        heard_words(row.text.as_deref().unwrap_or_default()),
+        "stored: {row:?}"
+    );
 }
