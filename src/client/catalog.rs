@@ -610,7 +610,14 @@ mod tests {
         let catalog = shipped();
         assert_eq!(
             names(&catalog),
-            ["menu", "ajuda", "horario", "atendente", "resumo"]
+            [
+                "menu",
+                "ajuda",
+                "horario",
+                "atendente",
+                "transcrever",
+                "resumo"
+            ]
         );
         let Action::Ai(resumo) = &catalog.command("summary").unwrap().action else {
             panic!("resumo should ask the AI");
@@ -748,7 +755,7 @@ mod tests {
     #[test]
     fn plugins_by_name() {
         let names: Vec<&str> = Plugin::ALL.iter().map(|p| p.name()).collect();
-        assert_eq!(names, ["ajuda", "atendente", "horario"]);
+        assert_eq!(names, ["ajuda", "atendente", "horario", "transcrever"]);
         let catalog = catalog(&cmd("name = 'h'\nhelp = 'h'\nplugin = 'HORÁRIO'"));
         assert_eq!(plugin_of(&catalog, "h"), Some(Plugin::Horario));
     }
@@ -848,7 +855,7 @@ mod tests {
         assert_eq!(
             error(&cmd("name = 'x'\nhelp = 'h'\nplugin = 'pix'")),
             ": [[command]] nº 1 (x): plugin: plugin desconhecido \"pix\"; use um destes: \
-             ajuda, atendente, horario"
+             ajuda, atendente, horario, transcrever"
         );
     }
 
