@@ -131,13 +131,17 @@ pub fn voice_unavailable() -> &'static str {
 /// `!transcrever` without a quoted message.
 pub fn transcribe_usage(prefix: &str) -> String {
     format!(
-        "🎤 Para transcrever, responda ao áudio (segure a mensagem › Responder) com {prefix}transcrever."
+        "🎤 Para transcrever, responda ao áudio (segure a mensagem › Responder) \
+         com {prefix}transcrever."
     )
 }
 
 /// `!transcrever` quoting a message that is not a voice note.
 pub fn voice_not_a_note(prefix: &str) -> String {
-    format!("🎤 A mensagem respondida não é um áudio. Responda a um áudio com {prefix}transcrever.")
+    format!(
+        "🎤 A mensagem respondida não é um áudio. Responda a um áudio com \
+         {prefix}transcrever."
+    )
 }
 
 /// What a voice note said, sent back when the tenant wants it (`transcricao.eco`).
