@@ -1,6 +1,6 @@
 //! Transcription benchmark (prints figures; asserts nothing).
 //!
-//! `cargo bench --bench transcribe` makes pt-BR voice notes of about 5, 15 and 30 s at
+//! `cargo bench --bench transcribe` makes pt-BR voice notes of about 4, 16 and 31 s at
 //! run time (espeak-ng → opusenc, like WhatsApp's), then for the f16 model
 //! (`models/ggml-base.bin`) and the quantized one (`models/ggml-base-q8_0.bin`):
 //! - loads it: time, and resident memory before and after;
@@ -12,7 +12,8 @@
 //!
 //! and compares the words each model heard (the share of the f16 words the q8_0
 //! transcript has too), so the faster model is kept only if it hears the same.
-//! Each whisper.cpp call uses 2 threads (the transcriber's setting).
+//! A note alone uses 2 threads; through the transcriber, each of its 2 workers gets
+//! its share of the cores.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -35,7 +36,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let notes: Vec<(usize, Vec<u8>)> = [1, 3, 6]
+    let notes: Vec<(usize, Vec<u8>)> = [1, 4, 8]
         .into_iter()
         .map(|times| (times, voice_note(&vec![SENTENCE; times].join(" "))))
         .collect();

@@ -624,7 +624,7 @@ async fn a_voice_note_on_a_real_page_is_heard_and_a_spoken_menu_runs_menu() {
     use base64::Engine as _;
     let _slot = browser_slot().await;
     let net = Net::start().await;
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base.bin");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
     let limits = format!(
         "min_gap_ms = 50\n[transcription]\nmodel = \"{}\"\n",
         model.display()

@@ -118,7 +118,7 @@ fn model_check_of_the_configured_missing_model_names_the_fetch_command() {
     let out = orbitbot(&config, &["model", "check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    let expected = dir.path().join("models/ggml-base.bin");
+    let expected = dir.path().join("models/ggml-base-q8_0.bin");
     assert!(err.contains(&expected.display().to_string()), "{err}");
     assert!(err.contains("`orbitbot model fetch`"), "{err}");
 }

@@ -188,7 +188,8 @@ impl Default for Backups {
 impl Default for Transcription {
     fn default() -> Self {
         Self {
-            model: "models/ggml-base.bin".to_owned(),
+            // The quantized model: faster, same words (benches/transcribe.rs).
+            model: "models/ggml-base-q8_0.bin".to_owned(),
             language: "pt".to_owned(),
             workers: 1,
             max_seconds: 300,

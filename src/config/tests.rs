@@ -61,7 +61,7 @@ fn defaults_fill_a_minimal_file_and_paths_are_absolute() {
     assert!(config.ai.is_none() && config.panel.is_none());
     assert_eq!(
         config.transcription.model,
-        dir.path().join("models/ggml-base.bin")
+        dir.path().join("models/ggml-base-q8_0.bin")
     );
 }
 

@@ -13,9 +13,6 @@ use super::decode::Audio;
 use super::model::{ModelError, Transcript, Whisper};
 use crate::tenant::TenantId;
 
-/// Threads whisper.cpp uses for one note.
-const THREADS_PER_NOTE: u32 = 2;
-
 /// Why a note was not transcribed.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -71,6 +68,8 @@ impl Queues {
 
 struct Shared {
     whisper: Arc<Whisper>,
+    /// Threads whisper.cpp uses for one note.
+    threads_per_note: u32,
     queues: Mutex<Queues>,
     ready: Condvar,
 }
@@ -82,14 +81,20 @@ pub struct Transcriber {
 }
 
 impl Transcriber {
-    /// Starts `workers` threads on `whisper`.
+    /// Starts `workers` threads on `whisper`. The cores are shared out among them:
+    /// whisper.cpp's threads spin while they wait, so more threads than cores make
+    /// every note many times slower (measured in `benches/transcribe.rs`).
     pub fn start(whisper: Arc<Whisper>, workers: u32) -> Transcriber {
+        let workers = workers.max(1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = u32::try_from(cores).unwrap_or(1);
         let shared = Arc::new(Shared {
             whisper,
+            threads_per_note: (cores / workers).max(1),
             queues: Mutex::new(Queues::default()),
             ready: Condvar::new(),
         });
-        let threads = (0..workers.max(1))
+        let threads = (0..workers)
             .map(|n| {
                 let shared = Arc::clone(&shared);
                 std::thread::Builder::new()
@@ -188,7 +193,7 @@ fn work(shared: &Shared) {
         let _entered = note.span.enter();
         let result = shared
             .whisper
-            .transcribe(&note.audio.samples, &note.language, THREADS_PER_NOTE)
+            .transcribe(&note.audio.samples, &note.language, shared.threads_per_note)
             .map_err(PoolError::from);
         let _ = note.reply.send(result);
     }

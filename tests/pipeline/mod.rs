@@ -407,7 +407,7 @@ impl Bench {
 /// The repository's Whisper model, loaded once for the whole test binary.
 fn whisper() -> Arc<Whisper> {
     static MODEL: OnceLock<Arc<Whisper>> = OnceLock::new();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base.bin");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
     let load = || Arc::new(Whisper::load(&path).expect("run scripts/model/fetch first"));
     Arc::clone(MODEL.get_or_init(load))
 }
