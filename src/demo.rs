@@ -5,8 +5,9 @@
 //! through the simulator's control API only, printing each step and how long it took:
 //! link the admin account from its QR image → `!novo demo-loja` → the QR image arrives
 //! in the operator's chat (saved as PNG) → decoded and scanned by the client's phone →
-//! the online alert → a customer's `!menu` is answered → `!status`. It succeeds only if
-//! every step happened.
+//! the online alert → a customer's `!menu` is answered → `!status` → a customer's voice
+//! note (spoken now with espeak-ng) is transcribed by the local model. It succeeds only
+//! if every step happened.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -26,6 +27,10 @@ const CLIENT: &str = "5511999990010";
 const CUSTOMER: &str = "5511999990001";
 /// The tenant the demo creates.
 const TENANT: &str = "demo-loja";
+/// The steps of the story.
+const STEPS: u32 = 8;
+/// What the customer says in the voice note of step 8.
+const VOICE_NOTE: &str = "Bom dia, eu gostaria de saber o preço da entrega para amanhã.";
 /// How long one step may take.
 const STEP: Duration = Duration::from_secs(120);
 
@@ -125,6 +130,13 @@ impl Demo {
             self.operator_got("demo-loja — online")
         })
         .await?;
+        self.voice_note(VOICE_NOTE).await?;
+        let heard = self
+            .step(8, "mensagem de voz do freguês transcrita", || {
+                self.customer_got("🎤 Transcrição:")
+            })
+            .await?;
+        println!("      {CLIENT} → {CUSTOMER}: {heard}");
         println!("\nQR encaminhado: {}", saved.display());
         println!("demo completa ✅");
         Ok(())
@@ -141,11 +153,24 @@ impl Demo {
             self.post("/sim/phones", json!({"phone": phone, "name": name}))
                 .await?;
         }
+        let model = std::env::current_dir()
+            .map_err(setup)?
+            .join("models/ggml-base-q8_0.bin");
+        if !model.exists() {
+            let why = format!(
+                "o modelo de voz {} não existe; rode `orbitbot model fetch` na pasta do \
+                 orbitbot (ou scripts/setup)",
+                model.display()
+            );
+            return Err(setup(why));
+        }
         let config = format!(
             "[admin]\noperators = [\"{OPERATOR}\"]\n\
              [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\n\
-             [limits]\nmin_gap_ms = 300\ntyping_ms_per_char = 0\n",
-            self.sim
+             [limits]\nmin_gap_ms = 300\ntyping_ms_per_char = 0\n\
+             [transcription]\nmodel = \"{}\"\n",
+            self.sim,
+            model.display()
         );
         let commands = self.dir.join("commands");
         std::fs::create_dir_all(&commands).map_err(setup)?;
@@ -183,14 +208,14 @@ impl Demo {
         loop {
             if let Some(value) = check().await? {
                 println!(
-                    "[{n}/7] {what} … ok ({:.1} s)",
+                    "[{n}/{STEPS}] {what} … ok ({:.1} s)",
                     start.elapsed().as_secs_f64()
                 );
                 self.show_operator_chat().await;
                 return Ok(value);
             }
             if start.elapsed() > STEP {
-                println!("[{n}/7] {what} … FALHOU");
+                println!("[{n}/{STEPS}] {what} … FALHOU");
                 return Err(DemoError::Step(what.to_owned(), self.log()));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -237,6 +262,42 @@ impl Demo {
             .iter()
             .any(|m| m["body"].as_str().is_some_and(|b| b.contains(text)));
         Ok(found.then_some(()))
+    }
+
+    /// The first answer to the customer that holds `text`.
+    async fn customer_got(&self, text: &str) -> Result<Option<String>, DemoError> {
+        let inbox = self.inbox(CUSTOMER).await?;
+        let found = inbox
+            .iter()
+            .filter_map(|m| m["body"].as_str())
+            .find(|b| b.contains(text));
+        Ok(found.map(str::to_owned))
+    }
+
+    /// The customer records `text` as a voice note (espeak-ng, then opusenc: shaped
+    /// like WhatsApp's) and sends it.
+    async fn voice_note(&self, text: &str) -> Result<(), DemoError> {
+        let (wav, ogg) = (self.dir.join("nota.wav"), self.dir.join("nota.ogg"));
+        run_tool(
+            "espeak-ng",
+            &["-v", "pt-br", "-w", &wav.to_string_lossy(), text],
+        )?;
+        let (wav, ogg_path) = (wav.to_string_lossy(), ogg.to_string_lossy());
+        let args = [
+            "--quiet",
+            "--bitrate",
+            "16",
+            "--downmix-mono",
+            &wav,
+            &ogg_path,
+        ];
+        run_tool("opusenc", &args)?;
+        let bytes = std::fs::read(&ogg).map_err(setup)?;
+        println!("      {CUSTOMER} → {CLIENT}: [áudio] \"{text}\"");
+        let note = json!({"from": CUSTOMER, "to": CLIENT, "type": "ptt",
+            "mimetype": "audio/ogg; codecs=opus", "duration_s": 4,
+            "media_b64": base64::engine::general_purpose::STANDARD.encode(bytes)});
+        self.post("/sim/messages", note).await.map(drop)
     }
 
     async fn customer_reply(&self) -> Result<Option<()>, DemoError> {
@@ -344,6 +405,28 @@ impl Demo {
 
 /// The commands the demo's orbitbot answers with: the shipped defaults.
 const DEFAULT_COMMANDS: &str = include_str!("../commands/padrao.toml");
+
+/// Runs a speech tool; a missing one names its Debian package.
+fn run_tool(tool: &str, args: &[&str]) -> Result<(), DemoError> {
+    let package = if tool == "opusenc" {
+        "opus-tools"
+    } else {
+        tool
+    };
+    let status = std::process::Command::new(tool)
+        .args(args)
+        .status()
+        .map_err(|e| {
+            setup(format!(
+                "{tool}: {e}; instale o pacote {package} (scripts/setup)"
+            ))
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(setup(format!("{tool} falhou ({status})")))
+    }
+}
 
 /// The text of the QR code in a PNG image.
 pub fn decode(png: &[u8]) -> Option<String> {

@@ -390,8 +390,10 @@ fn the_demo_walks_the_whole_story() {
     let _slots = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(browser_slots(2));
+    // From the repository, where `models/` holds the voice model of step 8.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_orbitbot"))
         .arg("demo")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -401,7 +403,9 @@ fn the_demo_walks_the_whole_story() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("[7/7]") && stdout.contains("demo completa"),
+        stdout.contains("[8/8]")
+            && stdout.contains("🎤 Transcrição:")
+            && stdout.contains("demo completa"),
         "{stdout}"
     );
 }
