@@ -32,6 +32,7 @@ pub mod registry;
 mod remover;
 mod restaurar;
 mod status;
+mod voice;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -82,6 +83,8 @@ pub struct Admin {
     pub(crate) delivery: delivery::Deliveries,
     pub(crate) alerts: alerts::Alerts,
     pub(crate) console: console::Console,
+    /// Commands heard in operators' voice notes, waiting for their `sim`.
+    pub(crate) spoken: voice::Spoken,
     me: Mutex<Me>,
 }
 
@@ -103,6 +106,7 @@ impl Admin {
             pipeline,
             delivery: delivery::Deliveries::default(),
             alerts: alerts::Alerts::default(),
+            spoken: voice::Spoken::default(),
             console,
             me: Mutex::new(Me::default()),
         }
@@ -217,11 +221,29 @@ impl Admin {
 
     /// Runs operator commands in order.
     async fn commands(self: Arc<Self>, mut queue: mpsc::UnboundedReceiver<Job>) {
+        let prefix = self.config.admin.prefix.clone();
         while let Some(job) = queue.recv().await {
             let span = info_span!("command", tenant = "admin", id = %job.id);
-            let outs = registry::execute(&self, &job.asker, &job.text)
-                .instrument(span)
-                .await;
+            let outs = if job.voice {
+                let heard = voice::hear(&self, &job.asker, &job.id)
+                    .instrument(span)
+                    .await;
+                vec![Out::Text(heard)]
+            } else {
+                match self.spoken.confirm(&job.asker.actor, &job.text, &prefix) {
+                    Some(voice::Confirmation::Run(command)) => {
+                        registry::execute(&self, &job.asker, &command)
+                            .instrument(span)
+                            .await
+                    }
+                    Some(voice::Confirmation::Dropped(text)) => vec![Out::Text(text)],
+                    None => {
+                        registry::execute(&self, &job.asker, &job.text)
+                            .instrument(span)
+                            .await
+                    }
+                }
+            };
             self.answer(&job.asker.chat, &job.id, outs);
         }
     }
@@ -270,6 +292,7 @@ impl Admin {
             return None;
         }
         Some(Job {
+            voice: voice::is_audio(&msg.kind),
             id: msg.id,
             asker,
             text,
@@ -405,6 +428,8 @@ struct Job {
     id: String,
     asker: Asker,
     text: String,
+    /// A voice note: heard, then proposed for confirmation.
+    voice: bool,
 }
 
 /// The first line of a text, cut to 80 characters (for the audit log and notes).

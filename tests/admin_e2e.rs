@@ -385,6 +385,46 @@ async fn run_pair_links_the_admin_with_a_pairing_code_on_the_terminal() {
     net.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_voice_note_runs_only_after_sim() {
+    let _slots = browser_slots(1).await;
+    let net = Net::start().await;
+    for phone in [ADMIN, OPERATOR] {
+        net.phone(phone, "x").await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &net);
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[transcription]\nmodel = \"{}\"\n",
+        model.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let run = tokio::task::block_in_place(|| Running::start(&config));
+    linked_admin(&net, &dir.path().join("data")).await;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let spoken = |id: &str| {
+        json!({"from": OPERATOR, "to": ADMIN, "id": id, "type": "ptt",
+               "mimetype": "audio/ogg; codecs=opus",
+               "media_b64": b64.encode(crate::support::speech::voice_note("Clientes."))})
+    };
+    let seen = operator_chat(&net).await.len();
+    net.ok("/sim/messages", spoken("VOZ-1")).await;
+    let heard = text_of(&expect_operator(&net, seen, "🎤").await);
+    assert!(heard.starts_with("🎤 Entendi: !clientes"), "{heard}");
+    let seen = say(&net, "sim").await;
+    expect_operator(&net, seen, "Nenhum cliente ainda").await;
+    let seen = operator_chat(&net).await.len();
+    net.ok("/sim/messages", spoken("VOZ-2")).await;
+    expect_operator(&net, seen, "🎤 Entendi: !clientes").await;
+    let seen = say(&net, "não").await;
+    expect_operator(&net, seen, "Cancelado: !clientes").await;
+    let (status, log) = tokio::task::block_in_place(|| run.stop());
+    assert!(status.success(), "{log}");
+    net.shutdown().await;
+}
+
 #[test]
 fn the_demo_walks_the_whole_story() {
     let _slots = tokio::runtime::Runtime::new()

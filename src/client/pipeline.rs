@@ -125,6 +125,11 @@ impl Pipeline {
         self
     }
 
+    /// The shared transcriber, when a model is loaded.
+    pub fn transcriber(&self) -> Option<Arc<Transcriber>> {
+        self.shared.transcriber.clone()
+    }
+
     /// The notices for the operators; the first caller gets them.
     pub fn notices(&self) -> Option<mpsc::UnboundedReceiver<Notice>> {
         let mut guard = self.notices.lock().unwrap_or_else(PoisonError::into_inner);
