@@ -629,7 +629,7 @@ async fn a_voice_note_on_a_real_page_is_heard_and_a_spoken_menu_runs_menu() {
         "min_gap_ms = 50\n[transcription]\nmodel = \"{}\"\n",
         model.display()
     );
-    let (client, _) = Client::linked(&net, &limits).await;
+    let (client, loja) = Client::linked(&net, &limits).await;
     let ana = customers(&net, 1).await.remove(0);
     let b64 = base64::engine::general_purpose::STANDARD;
     for (id, words) in [
@@ -653,5 +653,38 @@ async fn a_voice_note_on_a_real_page_is_heard_and_a_spoken_menu_runs_menu() {
         "{got:#?}"
     );
     assert_eq!(got[2], MENU, "{got:#?}");
+
+    // F18 on the page: audio sent as a document, an m4a audio, a note whose media fails
+    // to decrypt: two heard, one polite reply, the session goes on.
+    let sentence = "Bom dia, eu gostaria de marcar uma consulta.";
+    let document = json!({"id": "VN-3", "type": "document", "mimetype": "audio/ogg",
+        "filename": "audio.ogg", "media_b64": b64.encode(voice_note(sentence))});
+    post(&net, &ana, "", document).await;
+    let m4a = json!({"id": "VN-4", "type": "audio", "mimetype": "audio/mp4", "duration_s": 3,
+        "media_b64": b64.encode(crate::support::speech::m4a(sentence))});
+    post(&net, &ana, "", m4a).await;
+    let got = eventually("the document and the m4a heard", 180, || async {
+        let got = texts(&replies_to(&net, &ana).await);
+        (got.len() >= 5).then_some(got)
+    })
+    .await;
+    for heard in &got[3..5] {
+        assert!(heard.to_lowercase().contains("bom dia"), "{got:#?}");
+    }
+    net.ok(
+        "/sim/faults",
+        json!({"account": CLIENT, "media": "decrypt"}),
+    )
+    .await;
+    let broken = json!({"id": "VN-5", "type": "ptt", "mimetype": "audio/ogg; codecs=opus",
+        "media_b64": b64.encode(voice_note(sentence))});
+    post(&net, &ana, "", broken).await;
+    let got = eventually("the polite reply", 60, || async {
+        let got = texts(&replies_to(&net, &ana).await);
+        (got.len() >= 6).then_some(got)
+    })
+    .await;
+    assert!(got[5].contains("Não consegui ouvir seu áudio"), "{got:#?}");
+    assert_eq!(client.sessions.state(&loja), Some(SessionState::Online));
     client.stop().await;
 }
