@@ -215,3 +215,22 @@ async fn transcrever_hears_the_quoted_note_and_f19_an_old_one_is_explained_once(
         "stored: {row:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_a_note_is_heard_hears_it_again_and_answers_once() {
+    let mut b = Bench::new(&["loja-a"]).await;
+    b.hearing().await;
+    b.online("loja-a");
+    b.media("R-1", voice_note(SENTENCE), "audio/ogg; codecs=opus");
+    b.deliver("loja-a", ptt("R-1", C1));
+    while b.downloads.lock().unwrap().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    b.restart().await;
+    b.online("loja-a");
+    let heard = b.send().await;
+    assert!(heard_words(&heard.text), "{heard:#?}");
+    b.nothing_more("loja-a").await;
+    let db = b.store.tenant(&b.tenant("loja-a")).unwrap();
+    assert!(db.pending_jobs().unwrap().is_empty());
+}
