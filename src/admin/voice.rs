@@ -195,9 +195,8 @@ mod tests {
     fn only_sim_within_the_time_runs() {
         let spoken = Spoken::default();
         spoken.propose("5511", "!status".into());
-        assert!(
-            matches!(spoken.confirm("5511", "Sim.", "!"), Some(Confirmation::Run(c)) if c == "!status")
-        );
+        let yes = spoken.confirm("5511", "Sim.", "!");
+        assert!(matches!(yes, Some(Confirmation::Run(c)) if c == "!status"));
         assert!(spoken.confirm("5511", "sim", "!").is_none(), "used once");
         spoken.propose("5511", "!parar x".into());
         assert!(matches!(
