@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use tokio::task::{Id, JoinSet};
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use super::handle::{Ask, Job};
 use super::pipeline::{Notice, Shared};
@@ -91,14 +91,16 @@ impl Lane {
     /// Sends a question to the endpoint.
     pub(super) fn spawn(&mut self, seq: u64, job: Job, client: AiClient, request: ChatRequest) {
         let task_job = job.clone();
-        let handle = self.tasks.spawn(async move {
+        let asking = async move {
             let result = client.chat(&request).await;
             Done {
                 seq,
                 job: task_job,
                 result,
             }
-        });
+        };
+        // The tenant's span goes along: the client's retry warnings name the tenant.
+        let handle = self.tasks.spawn(asking.in_current_span());
         self.running.insert(handle.id(), (seq, job));
     }
 
