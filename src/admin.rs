@@ -292,7 +292,7 @@ impl Admin {
             return None;
         }
         Some(Job {
-            voice: voice::is_audio(&msg.kind),
+            voice: crate::client::listen::is_audio_kind(&msg.kind),
             id: msg.id,
             asker,
             text,

@@ -18,7 +18,7 @@ pub mod catalog;
 pub mod classify;
 mod handle;
 pub mod hours;
-mod listen;
+pub(crate) mod listen;
 pub mod permissions;
 pub mod pipeline;
 mod plugins;

@@ -144,6 +144,24 @@ pub fn voice_not_a_note(prefix: &str) -> String {
     )
 }
 
+/// An operator's voice note that could not be heard.
+pub fn operator_voice_unheard(why: &str) -> String {
+    format!("🎤 Não consegui ouvir o áudio ({why}). Escreva o comando, por favor.")
+}
+
+/// The command an operator's voice note seems to be, waiting for `sim`.
+pub fn operator_voice_heard(command: &str) -> String {
+    format!("🎤 Entendi: {command}\nResponda *sim* para executar (vale 5 min) ou *não*.")
+}
+
+/// An operator's voice note that names no command.
+pub fn operator_voice_no_command(transcript: &str, prefix: &str) -> String {
+    format!(
+        "🎤 Ouvi “{transcript}”, mas não é um comando. Fale o nome do comando primeiro \
+         (ex.: “status loja da ana”) ou escreva {prefix}ajuda."
+    )
+}
+
 /// What a voice note said, sent back when the tenant wants it (`transcricao.eco`).
 pub fn voice_echo(text: &str) -> String {
     format!("🎤 Transcrição: {text}")

@@ -555,7 +555,8 @@ fn f21_answer() -> String {
     while text.chars().count() < 60_000 {
         n += 1;
         text.push_str(&format!(
-            "Parágrafo {n}: a família 👨‍👩‍👧 agradece a atenção, ação e coração. \
+            "Parágrafo {n}: a família 👨‍👩‍👧 agradece a atenção, \
+             ação e coração. \
              Você já conhece nossa promoção de verão? São preços únicos! 🇧🇷\n\n"
         ));
     }

@@ -11,15 +11,13 @@ use tokio::sync::oneshot;
 use super::registry;
 use super::{Admin, Asker};
 use crate::client::words::{closest, fold};
+use crate::replies;
 use crate::session::Command;
 use crate::tenant::TenantId;
 use crate::transcribe::decode;
 
 /// How long a heard command waits for its `sim`.
 pub(crate) const CONFIRM_WITHIN: Duration = Duration::from_secs(5 * 60);
-
-/// Kinds of admin-chat message that are heard.
-const AUDIO_KINDS: &[&str] = &["ptt", "audio"];
 
 /// Commands heard and not yet confirmed, by operator.
 #[derive(Debug, Default)]
@@ -62,11 +60,6 @@ impl Spoken {
     }
 }
 
-/// Whether an admin-chat message is a voice note or an audio.
-pub(crate) fn is_audio(kind: &str) -> bool {
-    AUDIO_KINDS.contains(&kind)
-}
-
 /// Hears an operator's voice note and proposes the command it names; the reply.
 pub(crate) async fn hear(admin: &Admin, asker: &Asker, msg_id: &str) -> String {
     let prefix = &admin.config.admin.prefix;
@@ -74,7 +67,7 @@ pub(crate) async fn hear(admin: &Admin, asker: &Asker, msg_id: &str) -> String {
         Ok(text) => text,
         Err(why) => {
             tracing::warn!(id = msg_id, error = %why, "operator's voice note not heard");
-            return format!("🎤 Não consegui ouvir o áudio ({why}). Escreva o comando, por favor.");
+            return replies::operator_voice_unheard(&why);
         }
     };
     let tenants: Vec<String> = admin
@@ -85,16 +78,11 @@ pub(crate) async fn hear(admin: &Admin, asker: &Asker, msg_id: &str) -> String {
         .unwrap_or_default();
     match command_of(&transcript, prefix, &tenants) {
         Some(command) => {
-            let shown = format!(
-                "🎤 Entendi: {command}\nResponda *sim* para executar (vale 5 min) ou *não*."
-            );
+            let shown = replies::operator_voice_heard(&command);
             admin.spoken.propose(&asker.actor, command);
             shown
         }
-        None => format!(
-            "🎤 Ouvi “{transcript}”, mas não é um comando. Fale o nome do comando primeiro \
-             (ex.: “status loja da ana”) ou escreva {prefix}ajuda."
-        ),
+        None => replies::operator_voice_no_command(&transcript, prefix),
     }
 }
 

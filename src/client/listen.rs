@@ -29,6 +29,11 @@ const AUDIO_KINDS: &[&str] = &["ptt", "audio"];
 /// Downloads of media gone from the servers tried in all (the second asks again).
 const EXPIRED_TRIES: u32 = 2;
 
+/// Whether a message kind is a voice note or an audio.
+pub(crate) fn is_audio_kind(kind: &str) -> bool {
+    AUDIO_KINDS.contains(&kind)
+}
+
 /// Whether a message is audio to transcribe: a voice note, an audio, or a document
 /// whose type is audio (F18).
 pub(super) fn is_audio(msg: &InboundMessage) -> bool {
@@ -36,7 +41,7 @@ pub(super) fn is_audio(msg: &InboundMessage) -> bool {
         .mimetype
         .as_deref()
         .is_some_and(|m| m.trim().to_ascii_lowercase().starts_with("audio/"));
-    AUDIO_KINDS.contains(&msg.kind.as_str()) || (msg.kind == "document" && audio_type)
+    is_audio_kind(&msg.kind) || (msg.kind == "document" && audio_type)
 }
 
 /// A note heard, or why not.
