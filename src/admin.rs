@@ -21,6 +21,7 @@ pub mod delivery;
 mod enviar;
 mod historico;
 mod iniciar;
+mod link_cmd;
 mod logs;
 mod novo;
 mod parar;
@@ -85,6 +86,8 @@ pub struct Admin {
     pub(crate) console: console::Console,
     /// Commands heard in operators' voice notes, waiting for their `sim`.
     pub(crate) spoken: voice::Spoken,
+    /// The live view the web panel shows (states, current QR codes).
+    pub board: crate::panel::Board,
     me: Mutex<Me>,
 }
 
@@ -107,6 +110,7 @@ impl Admin {
             delivery: delivery::Deliveries::default(),
             alerts: alerts::Alerts::default(),
             spoken: voice::Spoken::default(),
+            board: crate::panel::Board::default(),
             console,
             me: Mutex::new(Me::default()),
         }
@@ -190,6 +194,13 @@ impl Admin {
     async fn on_event(&self, event: SessionEvent, commands: &mpsc::UnboundedSender<Job>) {
         let tenant = event.tenant().clone();
         if !tenant.is_admin() {
+            self.board.on_event(&event);
+            if matches!(event, SessionEvent::Online { .. })
+                && self.config.panel.is_some()
+                && let Err(e) = crate::panel::links::mark_linked(&self.store, &tenant)
+            {
+                warn!(%tenant, error = %e, "live link not marked linked");
+            }
             self.delivery.on_event(self, &event).await;
             self.alerts.on_event(self, &event);
             return;

@@ -71,6 +71,9 @@ pub enum Command {
         #[command(subcommand)]
         action: model::ModelAction,
     },
+    /// Print the argon2 hash of a panel password (read from standard input) for
+    /// `[[panel.users]] password_hash`.
+    PanelPassword,
     /// Run the WhatsApp simulator (no configuration file needed).
     Simulator {
         /// Address to listen on; port 0 picks a free one.
@@ -102,6 +105,7 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
         Command::Simulator { listen } => simulator(listen),
         Command::Demo => demo(),
         Command::Model { action } => model::execute(action, &cli.config),
+        Command::PanelPassword => panel_password(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,6 +114,32 @@ pub fn execute(cli: Cli, sink: &LogSink) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads a password from standard input (one line; typed twice on a terminal) and
+/// prints its hash.
+fn panel_password() -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let mut lines = stdin.lock().lines();
+    let mut read = |prompt: &str| {
+        if terminal {
+            eprint!("{prompt}");
+        }
+        let line = lines.next().transpose().map_err(|e| e.to_string())?;
+        Ok::<_, String>(line.unwrap_or_default().trim_end_matches('\r').to_owned())
+    };
+    let password = read("Senha do painel: ")?;
+    if terminal && read("Repita a senha: ")? != password {
+        return Err("as duas senhas não são iguais".to_owned());
+    }
+    let hash = crate::panel::password::hash(&password).map_err(|e| e.to_string())?;
+    println!("{hash}");
+    if terminal {
+        eprintln!("Cole em admin.toml: [[panel.users]] phone = \"…\", password_hash = \"{hash}\"");
+    }
+    Ok(())
 }
 
 fn load(path: &std::path::Path) -> Result<Config, String> {

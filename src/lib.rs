@@ -29,6 +29,7 @@
 //!   delivery, alerts, the admin QR on the terminal.
 //! - [`qr`]: QR codes for linking an account, as a PNG image or drawn in a terminal.
 //! - [`procmem`]: the memory (PSS) of a process group, for `!status`.
+//! - [`panel`]: the optional web panel: login, live tenant states, live QR links.
 
 pub mod admin;
 pub mod ai;
@@ -41,6 +42,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod panel;
 pub mod procmem;
 pub mod qr;
 pub mod replies;

@@ -325,6 +325,21 @@ pub fn new_attempt(tenant: &str) -> String {
     format!("🔄 Gerando um QR novo para {tenant}…")
 }
 
+/// `!link` when `[panel]` is not set.
+pub fn panel_off() -> &'static str {
+    "O painel está desligado: configure [panel] (listen, base_url) no admin.toml e \
+     reinicie o orbitbot para usar links de QR."
+}
+
+/// `!link`'s answer: the URL to forward, until when it works.
+pub fn live_link(tenant: &str, url: &str, until: &str, prefix: &str) -> String {
+    format!(
+        "🔗 Link do QR de {tenant}: {url}\n\
+         Encaminhe ao cliente: a página mostra o QR atual e se atualiza sozinha. \
+         Vale até {until} ou até conectar; um novo {prefix}link {tenant} cancela este."
+    )
+}
+
 /// `!qr` on a tenant that is linked.
 pub fn already_online(tenant: &str) -> String {
     format!("{tenant} já está online; não precisa de QR.")

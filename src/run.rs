@@ -73,6 +73,7 @@ pub async fn run(
     }
     let lock = DataDirLock::acquire(&config.paths.data)?;
     let store = Arc::new(Store::open(&config.paths.data)?);
+    let panel_listener = bind_panel(&config).await?;
     sink.attach(&store);
     take_leftover_messages(&store, &config.paths.data).await;
     let leftovers = process::end_leftovers(&config.paths.data);
@@ -116,7 +117,14 @@ pub async fn run(
         store: Arc::clone(&store),
         sessions: Some(Arc::clone(&sessions)),
     });
-    let server = tokio::spawn(control::serve(listener, desk, stopped));
+    let server = tokio::spawn(control::serve(listener, desk, stopped.clone()));
+    let panel = match (&config.panel, panel_listener) {
+        (Some(settings), Some(listener)) => {
+            let panel = crate::panel::Panel::new(Arc::clone(&admin), settings.clone());
+            Some(tokio::spawn(crate::panel::serve(listener, panel, stopped)))
+        }
+        _ => None,
+    };
     let tenants = store.control().tenants()?.len();
     let resumed = resumed.len();
     info!(data = %config.paths.data.display(), tenants, resumed, "orbitbot running");
@@ -125,6 +133,9 @@ pub async fn run(
     info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
+    if let Some(panel) = panel {
+        let _ = panel.await;
+    }
     sessions.stop_all().await;
     let _ = end_routing.send(true);
     let _ = router.await;
@@ -142,6 +153,19 @@ pub async fn run(
     drop(lock);
     info!("stopped");
     Ok(())
+}
+
+/// The web panel's listener when `[panel]` is set.
+async fn bind_panel(config: &Config) -> Result<Option<tokio::net::TcpListener>, RunError> {
+    let Some(panel) = &config.panel else {
+        return Ok(None);
+    };
+    let bound = tokio::net::TcpListener::bind(panel.listen).await;
+    bound.map(Some).map_err(|source| RunError::Io {
+        what: "não consegui abrir o painel em",
+        path: PathBuf::from(panel.listen.to_string()),
+        source,
+    })
 }
 
 /// The AI client when `[ai]` is set; its key must be in the environment.

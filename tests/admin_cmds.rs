@@ -42,12 +42,12 @@ const INTERNAL: &str = "Erro interno";
 /// An orbitbot without browsers: config, store, sessions, pipeline, control plane.
 /// Everything lives under `root/srv/`, so a path that escaped the data folders by
 /// `..` twice would still land inside `root` and be seen by [`Desk::tree`].
-struct Desk {
-    root: tempfile::TempDir,
-    store: Arc<Store>,
+pub(crate) struct Desk {
+    pub(crate) root: tempfile::TempDir,
+    pub(crate) store: Arc<Store>,
     sessions: Arc<Sessions>,
     pipeline: Arc<Pipeline>,
-    admin: Admin,
+    pub(crate) admin: Arc<Admin>,
     drain: tokio::task::JoinHandle<()>,
 }
 
@@ -58,7 +58,7 @@ impl Desk {
     }
 
     /// Same, with extra `[admin]` and `[limits]` lines.
-    fn with(admin: &str, limits: &str) -> Desk {
+    pub(crate) fn with(admin: &str, limits: &str) -> Desk {
         let root = tempfile::tempdir().unwrap();
         let srv = root.path().join("srv");
         std::fs::create_dir_all(srv.join("commands")).unwrap();
@@ -88,13 +88,13 @@ impl Desk {
             catalog,
             None,
         ));
-        let admin = Admin::new(
+        let admin = Arc::new(Admin::new(
             config,
             Arc::clone(&store),
             Arc::clone(&sessions),
             Arc::clone(&pipeline),
             None,
-        );
+        ));
         Desk {
             root,
             store,
@@ -106,7 +106,7 @@ impl Desk {
     }
 
     /// The operator writes `text` to the admin chat; the answers' texts, joined.
-    async fn say(&self, text: &str) -> String {
+    pub(crate) async fn say(&self, text: &str) -> String {
         let asker = Asker {
             chat: format!("{OPERATOR}@c.us"),
             actor: OPERATOR.to_owned(),
@@ -133,25 +133,25 @@ impl Desk {
     }
 
     /// A tenant made straight in the store (no session).
-    fn add(&self, name: &str) -> TenantId {
+    pub(crate) fn add(&self, name: &str) -> TenantId {
         let id = tid(name);
         self.store.create_tenant(&id, now_ms()).unwrap();
         id
     }
 
     /// A tenant's own database.
-    fn db(&self, name: &str) -> Arc<TenantDb> {
+    pub(crate) fn db(&self, name: &str) -> Arc<TenantDb> {
         self.store.tenant(&tid(name)).unwrap()
     }
 
     /// The tenants' ids, sorted.
-    fn tenants(&self) -> Vec<String> {
+    pub(crate) fn tenants(&self) -> Vec<String> {
         let records = self.store.control().tenants().unwrap();
         records.iter().map(|t| t.id.to_string()).collect()
     }
 
     /// The tenant's settings as its database holds them.
-    fn settings(&self, name: &str) -> Vec<(String, String)> {
+    pub(crate) fn settings(&self, name: &str) -> Vec<(String, String)> {
         self.db(name).settings().unwrap().into_iter().collect()
     }
 
@@ -167,12 +167,12 @@ impl Desk {
     }
 
     /// The audit log, oldest first.
-    fn audit(&self) -> Vec<AuditEntry> {
+    pub(crate) fn audit(&self) -> Vec<AuditEntry> {
         self.store.control().audit(None, 1_000).unwrap()
     }
 
     /// `srv/<rel>`.
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.root.path().join("srv").join(rel)
     }
 
@@ -194,7 +194,7 @@ impl Desk {
     }
 
     /// Stops every session a command started and waits until each is gone.
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.sessions.stop_all().await;
         self.drain.abort();
     }

@@ -30,6 +30,8 @@ struct Delivery {
     phone: Option<PhoneNumber>,
     /// Whether the pairing code was asked for already.
     pair_asked: bool,
+    /// Whether QR images go to the operator (not when a live link shows them).
+    images: bool,
 }
 
 impl Deliveries {
@@ -39,6 +41,19 @@ impl Deliveries {
             to: to.to_owned(),
             phone,
             pair_asked: false,
+            images: true,
+        };
+        self.lock().insert(tenant.clone(), delivery);
+    }
+
+    /// Like [`Deliveries::begin`] for a live link: the codes show on the link's page,
+    /// so `to` gets only the outcome (online, or the attempt ran out).
+    pub fn begin_link(&self, tenant: &TenantId, to: &str) {
+        let delivery = Delivery {
+            to: to.to_owned(),
+            phone: None,
+            pair_asked: false,
+            images: false,
         };
         self.lock().insert(tenant.clone(), delivery);
     }
@@ -64,7 +79,9 @@ impl Deliveries {
             return;
         };
         match event {
-            SessionEvent::Qr { code, seq, .. } => self.qr(admin, tenant, &delivery, code, *seq),
+            SessionEvent::Qr { code, seq, .. } if delivery.images => {
+                self.qr(admin, tenant, &delivery, code, *seq)
+            }
             SessionEvent::PairCode { code, .. } => {
                 let text = replies::pair_code(tenant.as_str(), &dashed(code));
                 admin.send(&delivery.to, Out::Text(text), fresh_id());

@@ -91,6 +91,7 @@ pub const COMMANDS: &[Spec] = &[
     super::ajuda::SPEC,
     super::novo::SPEC,
     super::qr_cmd::SPEC,
+    super::link_cmd::SPEC,
     super::status::SPEC,
     super::clientes::SPEC,
     super::parar::SPEC,

@@ -34,6 +34,7 @@ async fn run(admin: &Admin, inv: &Invocation) -> Answer {
     admin.sessions.stop(&id).await;
     admin.pipeline.forget(&id);
     admin.store.remove_tenant(&id)?;
+    crate::panel::links::revoke(&admin.store, &id)?;
     let paths = ProfilePaths::new(&admin.config.paths.tokens, &admin.config.paths.data, &id);
     let folder = admin.config.paths.tokens.join(id.as_str());
     for result in [

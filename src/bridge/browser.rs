@@ -147,7 +147,9 @@ impl Browser {
         outcome
     }
 
-    fn client(&self) -> Result<&Client, BridgeError> {
+    /// The WebDriver client itself, for what the bridge does not wrap (clicks,
+    /// screenshots in tests).
+    pub fn client(&self) -> Result<&Client, BridgeError> {
         self.client.as_ref().ok_or(BridgeError::Closed)
     }
 }

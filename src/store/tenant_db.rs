@@ -279,6 +279,17 @@ impl TenantDb {
 
     /// The newest `limit` messages, of one chat or of all, oldest first.
     pub fn history(&self, chat: Option<&str>, limit: usize) -> StoreResult<Vec<HistoryEntry>> {
+        self.history_page(chat, 0, limit)
+    }
+
+    /// Like [`TenantDb::history`], skipping the newest `skip` first: a page of
+    /// `limit` messages, oldest first.
+    pub fn history_page(
+        &self,
+        chat: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<HistoryEntry>> {
         let txn = self.db.begin_read()?;
         let history = txn.open_table(HISTORY)?;
         let mut ids = Vec::new();
@@ -288,6 +299,7 @@ impl TenantDb {
                 for row in by_chat
                     .range((chat, 0)..=(chat, u64::MAX))?
                     .rev()
+                    .skip(skip)
                     .take(limit)
                 {
                     ids.push(row?.1.value().to_owned());
@@ -295,7 +307,7 @@ impl TenantDb {
             }
             None => {
                 let order = txn.open_table(HISTORY_ORDER)?;
-                for row in order.range(..)?.rev().take(limit) {
+                for row in order.range(..)?.rev().skip(skip).take(limit) {
                     ids.push(row?.1.value().to_owned());
                 }
             }

@@ -1,0 +1,169 @@
+//! The panel's HTML: one layout, escaping, and the few pieces every page uses. Plain
+//! server-rendered pages, readable on a phone, with a little script only where a page
+//! updates itself.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::auth::Operator;
+
+/// Shown when a form's CSRF token is missing or old.
+pub const FORM_EXPIRED: &str =
+    "Este formulário expirou ou não veio deste painel. Volte, recarregue a página e tente de novo.";
+
+const STYLE: &str = "
+body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f5;color:#1c2321;font-size:16px}
+header{background:#075e54;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+header a{color:#fff}header form{margin-left:auto}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+td,th{border-bottom:1px solid #dde3e1;padding:.45rem;text-align:left;vertical-align:top}
+.box{background:#fff;border-radius:8px;padding:1rem;margin:.5rem 0}
+.note{background:#e7f6ec;border-left:4px solid #25d366;padding:.6rem;margin:.5rem 0;white-space:pre-wrap}
+.bad{background:#fdecea;border-left-color:#d93025}
+.state{font-weight:600}.state-online{color:#128c4a}.state-failed,.state-logged_out,.state-crashed{color:#d93025}
+input,select,textarea,button{font:inherit;padding:.45rem;margin:.2rem 0;max-width:100%}
+button{background:#075e54;color:#fff;border:0;border-radius:6px;padding:.5rem .9rem;cursor:pointer}
+button.danger{background:#b3261e}
+form.inline{display:inline}
+.actions{display:flex;gap:.5rem;flex-wrap:wrap}
+.muted{color:#5f6b68;font-size:.9rem}
+pre{white-space:pre-wrap;word-break:break-word;margin:0}
+.qr{text-align:center}.qr img{width:min(80vw,320px);image-rendering:pixelated;background:#fff;padding:8px}
+.big{font-size:1.6rem}
+@media (max-width:600px){td,th{padding:.35rem;font-size:.92rem}.hide-phone{display:none}}
+";
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page; with an operator, the header has the menu and the logout button.
+pub fn page(title: &str, operator: Option<&Operator>, body: &str) -> Html<String> {
+    let menu = match operator {
+        Some(op) => format!(
+            "<a href=\"/clientes\">Clientes</a><span class=\"muted\" style=\"color:#cfe\">+{}</span>\
+             <form method=\"post\" action=\"/sair\">{}<button>Sair</button></form>",
+            esc(&op.phone),
+            csrf_field(op)
+        ),
+        None => String::new(),
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <title>{} · orbitbot</title><style>{STYLE}</style></head>\
+         <body><header><strong>orbitbot</strong>{menu}</header><main>{body}</main></body></html>",
+        esc(title)
+    ))
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(operator: &Operator) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&operator.csrf)
+    )
+}
+
+/// Texts kept from the last action, as notes at the top of a page.
+pub fn notes(texts: &[String]) -> String {
+    texts
+        .iter()
+        .map(|t| format!("<div class=\"note\" role=\"status\">{}</div>", esc(t)))
+        .collect()
+}
+
+/// A small form that posts one action, with its button.
+pub fn action(operator: &Operator, url: &str, fields: &[(&str, &str)], label: &str) -> String {
+    let hidden: String = fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"{}\">{}{hidden}<button>{}</button></form>",
+        esc(url),
+        csrf_field(operator),
+        esc(label)
+    )
+}
+
+/// A page that says what went wrong, with its status; handlers return it with `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    status: StatusCode,
+    text: String,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let title = match self.status {
+            StatusCode::NOT_FOUND => "Não encontrado",
+            _ => "Recusado",
+        };
+        let body = format!(
+            "<div class=\"note bad\">{}</div><p><a href=\"/clientes\">Voltar aos clientes</a></p>",
+            esc(&self.text)
+        );
+        (self.status, page(title, None, &body)).into_response()
+    }
+}
+
+/// Refused (403), saying why.
+pub fn refused(text: &str) -> Problem {
+    Problem {
+        status: StatusCode::FORBIDDEN,
+        text: text.to_owned(),
+    }
+}
+
+/// Not there (404), saying what.
+pub fn not_found(text: &str) -> Problem {
+    Problem {
+        status: StatusCode::NOT_FOUND,
+        text: text.to_owned(),
+    }
+}
+
+/// A state as a coloured label the live script can update.
+pub fn state(tenant: &str, state: crate::tenant::SessionState) -> String {
+    format!(
+        "<span class=\"state state-{}\" data-state-of=\"{}\">{}</span>",
+        state.as_str(),
+        esc(tenant),
+        esc(state.label())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_for_content_and_attributes() {
+        assert_eq!(
+            esc("<b a=\"x\">'&'</b>"),
+            "&lt;b a=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;"
+        );
+    }
+}
