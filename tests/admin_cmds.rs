@@ -53,7 +53,7 @@ pub(crate) struct Desk {
 
 impl Desk {
     /// A desk with the field cases' client commands.
-    fn new() -> Desk {
+    pub(crate) fn new() -> Desk {
         Desk::with("", "")
     }
 

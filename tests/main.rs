@@ -10,6 +10,7 @@ mod backup;
 mod cli;
 mod client_sim;
 mod common;
+mod panel;
 mod pipeline;
 mod run;
 mod session;
