@@ -593,6 +593,7 @@ async fn extra_arguments_are_refused_and_nothing_is_done() {
         "!backup clientea clienteb",
         "!backups clientea clienteb",
         "!restaurar clientea a b c",
+        "!link clientea clienteb",
     ];
     for text in plain {
         let name = command_word(text);

@@ -14,13 +14,13 @@ use serde_json::{Value, json};
 use crate::common::Running;
 use crate::support::{Net, browser_slots, eventually, processes_with};
 
-const ADMIN: &str = "5511999990099";
-const OPERATOR: &str = "5511999990000";
-const CLIENT_A: &str = "5511999990010";
+pub(crate) const ADMIN: &str = "5511999990099";
+pub(crate) const OPERATOR: &str = "5511999990000";
+pub(crate) const CLIENT_A: &str = "5511999990010";
 const CLIENT_B: &str = "5511999990020";
-const CUSTOMER: &str = "5511999990001";
+pub(crate) const CUSTOMER: &str = "5511999990001";
 
-fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
     let text = format!(
         "[admin]\noperators = [\"{OPERATOR}\"]\n\
          [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\nqr_first_s = 4\nqr_next_s = 2\n\
@@ -37,20 +37,20 @@ fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
 }
 
 /// The operator's chat: what the admin account sent to the operator.
-async fn operator_chat(net: &Net) -> Vec<Value> {
+pub(crate) async fn operator_chat(net: &Net) -> Vec<Value> {
     let admin = format!("{ADMIN}@c.us");
     let inbox = net.inbox(OPERATOR).await;
     inbox.into_iter().filter(|m| m["from"] == admin).collect()
 }
 
-fn text_of(m: &Value) -> String {
+pub(crate) fn text_of(m: &Value) -> String {
     let text = m["body"].as_str().or(m["caption"].as_str());
     text.unwrap_or_default().to_owned()
 }
 
 /// Waits for a message in the operator's chat, after the first `after`, whose text
 /// contains `needle`.
-async fn expect_operator(net: &Net, after: usize, needle: &str) -> Value {
+pub(crate) async fn expect_operator(net: &Net, after: usize, needle: &str) -> Value {
     let what = format!("operator message with {needle:?}");
     eventually(&what, 60, || async {
         let chat = operator_chat(net).await;
@@ -61,7 +61,7 @@ async fn expect_operator(net: &Net, after: usize, needle: &str) -> Value {
     .await
 }
 
-async fn say(net: &Net, text: &str) -> usize {
+pub(crate) async fn say(net: &Net, text: &str) -> usize {
     let seen = operator_chat(net).await.len();
     let body = json!({"from": OPERATOR, "to": ADMIN, "body": text});
     net.ok("/sim/messages", body).await;
@@ -77,7 +77,7 @@ fn decode_image(m: &Value) -> String {
     orbitbot::demo::decode(&png).expect("a QR code")
 }
 
-async fn linked_admin(net: &Net, data: &Path) {
+pub(crate) async fn linked_admin(net: &Net, data: &Path) {
     let png = data.join("admin-qr.png");
     let code = eventually("the admin QR image", 60, || async {
         orbitbot::demo::decode(&std::fs::read(&png).ok()?)

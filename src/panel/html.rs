@@ -30,6 +30,7 @@ form.inline{display:inline}
 .actions{display:flex;gap:.5rem;flex-wrap:wrap}
 .muted{color:#5f6b68;font-size:.9rem}
 pre{white-space:pre-wrap;word-break:break-word;margin:0}
+.msg{white-space:pre-wrap;word-break:break-word}
 .qr{text-align:center}.qr img{width:min(80vw,320px);image-rendering:pixelated;background:#fff;padding:8px}
 .big{font-size:1.6rem}
 @media (max-width:600px){td,th{padding:.35rem;font-size:.92rem}.hide-phone{display:none}}

@@ -74,7 +74,7 @@ pub async fn page(State(panel): State<Shared>, Path(token): Path<String>) -> Res
          <p id=\"status\">{status}</p>\
          <form method=\"post\" action=\"/l/{token}/novo\" id=\"again\"{hidden}>\
          <p>O QR expirou antes de ser escaneado.</p><button>Gerar um QR novo</button></form></div>\
-         <ol class=\"box\"><li>Abra o WhatsApp no celular.</li>\
+         <ol class=\"box\" id=\"passos\"><li>Abra o WhatsApp no celular.</li>\
          <li>Toque em <b>Configurações</b> (ou ⋮) → <b>Aparelhos conectados</b> → \
          <b>Conectar um aparelho</b>.</li><li>Aponte a câmera para o QR acima.</li></ol>\
          <p class=\"muted\">Link válido até {until} ou até conectar.</p>\
@@ -168,11 +168,11 @@ pub async fn events(
                     _ = closing.wait_for(|c| *c) => return None,
                 };
                 let Some(change) = change else {
-                    let event = Event::default().event("expirado").data("");
+                    let event = Event::default().event("expirado").data("{}");
                     return Some((Ok(event), (changes, closing, true)));
                 };
                 let Ok(change) = change else {
-                    let event = Event::default().event("recarregar").data("");
+                    let event = Event::default().event("recarregar").data("{}");
                     return Some((Ok(event), (changes, closing, true)));
                 };
                 if *change.tenant() != tenant {
@@ -194,7 +194,7 @@ fn live_event(change: &Change) -> (Event, bool) {
             let data = serde_json::json!({ "seq": seq }).to_string();
             (Event::default().event("qr").data(data), false)
         }
-        Change::Online { .. } => (Event::default().event("conectado").data(""), true),
+        Change::Online { .. } => (Event::default().event("conectado").data("{}"), true),
         Change::State { state, .. } => {
             let data = serde_json::json!({
                 "state": state.as_str(),

@@ -57,6 +57,8 @@
     source.addEventListener("conectado", function () {
       source.close();
       box.innerHTML = "<p class=\"big\">conectado ✅</p><p>Pode fechar esta página.</p>";
+      var steps = document.getElementById("passos");
+      if (steps) steps.hidden = true;
     });
     source.addEventListener("expirado", function () {
       source.close();

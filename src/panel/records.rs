@@ -194,7 +194,7 @@ fn message_row(e: &HistoryEntry, tz: &jiff::tz::TimeZone) -> String {
         text.push_str(" (apagada)");
     }
     format!(
-        "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+        "<tr><td>{}</td><td>{}</td><td class=\"msg\">{}</td></tr>",
         html::esc(&crate::clock::local_time(e.t_ms, tz)),
         html::esc(&who),
         html::esc(&text)

@@ -133,7 +133,7 @@ pub async fn events(
                 let event = match change {
                     Ok(change) => state_event(&change),
                     Err(RecvError::Lagged(_)) => {
-                        Some(Event::default().event("recarregar").data(""))
+                        Some(Event::default().event("recarregar").data("{}"))
                     }
                     Err(RecvError::Closed) => return None,
                 };

@@ -491,12 +491,22 @@ async fn a_live_link_shows_one_tenants_current_qr_until_revoked_or_linked() {
         assert!(!got.body.contains("loja-da-ana"), "{path}");
     }
 
-    // Linked: the link says so and shows no code any more.
-    board.on_event(&SessionEvent::Online {
-        tenant: tid("loja-da-ana"),
-        me: Some("5511999990010@c.us".to_owned()),
-        lid: None,
+    // Linked: the stream says so (with data, or browsers drop the event), then the
+    // link says so and shows no code any more.
+    let admin = std::sync::Arc::clone(&site.desk.admin);
+    let pushed = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        admin.board.on_event(&SessionEvent::Online {
+            tenant: tid("loja-da-ana"),
+            me: Some("5511999990010@c.us".to_owned()),
+            lid: None,
+        });
     });
+    let seen = site
+        .events(&format!("/l/{newer}/eventos"), None, "conectado")
+        .await;
+    assert!(seen.contains("event: conectado\ndata: {}"), "{seen}");
+    pushed.await.unwrap();
     links::mark_linked(&site.desk.store, &tid("loja-da-ana")).unwrap();
     let page = site.get(&format!("/l/{newer}"), None).await;
     assert!(page.body.contains("conectado ✅"), "{}", page.body);
