@@ -247,16 +247,18 @@ impl Config {
 fn validate(raw: raw::File, abs: &Path, file: &str) -> Result<Config, ConfigError> {
     let base = abs.parent().unwrap_or(Path::new("/"));
     let check = Check { file, base };
+    let admin = check.admin(raw.admin)?;
+    let panel = raw.panel.map(|p| check.panel(p, &admin.operators));
     Ok(Config {
         file: abs.to_owned(),
-        admin: check.admin(raw.admin)?,
+        panel: panel.transpose()?,
+        admin,
         whatsapp: check.whatsapp(raw.whatsapp)?,
         paths: check.paths(raw.paths)?,
         limits: check.limits(raw.limits)?,
         backups: check.backups(raw.backups)?,
         ai: raw.ai.map(|ai| check.ai(ai)).transpose()?,
         transcription: check.transcription(raw.transcription)?,
-        panel: raw.panel.map(|panel| check.panel(panel)).transpose()?,
     })
 }
 
@@ -454,7 +456,11 @@ impl Check<'_> {
         })
     }
 
-    fn panel(&self, raw: raw::Panel) -> Result<PanelConfig, ConfigError> {
+    fn panel(
+        &self,
+        raw: raw::Panel,
+        operators: &[PhoneNumber],
+    ) -> Result<PanelConfig, ConfigError> {
         let Ok(listen) = raw.listen.parse::<SocketAddr>() else {
             let msg = format!(
                 "\"{}\" não é endereço:porta, ex.: \"127.0.0.1:8080\"",
@@ -466,6 +472,15 @@ impl Check<'_> {
         for user in raw.users {
             let phone = PhoneNumber::parse(&user.phone)
                 .or_else(|e| self.fail("[[panel.users]] phone", e.to_string()))?;
+            if !operators.contains(&phone) {
+                let msg =
+                    format!("{phone} não está em [admin] operators: o painel é só para operadores");
+                return self.fail("[[panel.users]] phone", msg);
+            }
+            if users.iter().any(|u: &PanelUser| u.phone == phone) {
+                let msg = format!("{phone} aparece duas vezes");
+                return self.fail("[[panel.users]] phone", msg);
+            }
             if !user.password_hash.starts_with("$argon2") {
                 let msg = "use um hash argon2 (gere com `orbitbot panel-password`)";
                 return self.fail("[[panel.users]] password_hash", msg);

@@ -214,6 +214,25 @@ fn bad_values_name_the_allowed_range_or_form() {
 }
 
 #[test]
+fn panel_users_are_operators_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = |phone: &str| {
+        format!("[[panel.users]]\nphone = \"{phone}\"\npassword_hash = \"$argon2id$v=19$x\"\n")
+    };
+    let panel = "[panel]\nlisten = \"127.0.0.1:8080\"\nbase_url = \"http://127.0.0.1:8080\"\n";
+    let stranger = with_binaries(&format!("{panel}{}", user("5511900000000")));
+    let e = load_text(dir.path(), &stranger).unwrap_err().to_string();
+    assert!(e.contains("não está em [admin] operators"), "{e}");
+    let twice = [user("5511988887777"), user("+55 11 98888-7777")].concat();
+    let twice = with_binaries(&format!("{panel}{twice}"));
+    let e = load_text(dir.path(), &twice).unwrap_err().to_string();
+    assert!(e.contains("aparece duas vezes"), "{e}");
+    let right = with_binaries(&format!("{panel}{}", user("5511988887777")));
+    let config = load_text(dir.path(), &right).unwrap();
+    assert_eq!(config.panel.unwrap().users.len(), 1);
+}
+
+#[test]
 fn check_config_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let extra = "[ai]\nbase_url = \"http://user:hunter2@127.0.0.1:9/v1\"\nmodel = \"m\"\n\

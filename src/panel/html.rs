@@ -81,12 +81,34 @@ pub fn csrf_field(operator: &Operator) -> String {
     )
 }
 
-/// Texts kept from the last action, as notes at the top of a page.
+/// Texts kept from the last action, as notes at the top of a page; web addresses in
+/// them (a live QR link) can be opened and copied.
 pub fn notes(texts: &[String]) -> String {
     texts
         .iter()
-        .map(|t| format!("<div class=\"note\" role=\"status\">{}</div>", esc(t)))
+        .map(|t| format!("<div class=\"note\" role=\"status\">{}</div>", linked(t)))
         .collect()
+}
+
+/// Escaped text with each `http://` or `https://` word made a link.
+fn linked(text: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let words: Vec<String> = line
+            .split(' ')
+            .map(
+                |word| match word.starts_with("http://") || word.starts_with("https://") {
+                    true => format!("<a href=\"{0}\">{0}</a>", esc(word)),
+                    false => esc(word),
+                },
+            )
+            .collect();
+        out.push_str(&words.join(" "));
+    }
+    out
 }
 
 /// A small form that posts one action, with its button.
@@ -159,6 +181,19 @@ pub fn state(tenant: &str, state: crate::tenant::SessionState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_in_notes_become_links_and_nothing_else_does() {
+        let note = notes(&["Link: http://x/l/abc\n<b>https://y\"z</b>".to_owned()]);
+        assert!(
+            note.contains("<a href=\"http://x/l/abc\">http://x/l/abc</a>"),
+            "{note}"
+        );
+        assert!(
+            note.contains("&lt;b&gt;https://y&quot;z&lt;/b&gt;"),
+            "{note}"
+        );
+    }
 
     #[test]
     fn text_is_escaped_for_content_and_attributes() {

@@ -77,7 +77,7 @@ pub async fn page(State(panel): State<Shared>, Path(token): Path<String>) -> Res
          <ol class=\"box\" id=\"passos\"><li>Abra o WhatsApp no celular.</li>\
          <li>Toque em <b>Configurações</b> (ou ⋮) → <b>Aparelhos conectados</b> → \
          <b>Conectar um aparelho</b>.</li><li>Aponte a câmera para o QR acima.</li></ol>\
-         <p class=\"muted\">Link válido até {until} ou até conectar.</p>\
+         <p class=\"muted\" id=\"validade\">Link válido até {until} ou até conectar.</p>\
          <script src=\"/js/painel.js\"></script>",
         token = html::esc(&token),
         hidden = if stopped { "" } else { " hidden" },

@@ -84,6 +84,12 @@ pub async fn submit(
         })
         .await
     };
+    let outcome = match &checked {
+        Ok(Ok(_)) => "ok".to_owned(),
+        Ok(Err(e)) => format!("recusado: {e}"),
+        Err(_) => "erro".to_owned(),
+    };
+    audit(&panel, &login.telefone, &address, &outcome);
     match checked {
         Ok(Ok(session)) => {
             info!(address = %address.ip(), "panel login");
@@ -116,6 +122,19 @@ pub async fn submit(
             render(&panel, StatusCode::INTERNAL_SERVER_ERROR, Some(text), "")
         }
     }
+}
+
+/// Every login attempt goes to the audit log, like operator commands do.
+fn audit(panel: &Shared, typed: &str, address: &SocketAddr, outcome: &str) {
+    let actor = crate::chat::PhoneNumber::parse(typed)
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|_| typed.chars().take(20).collect());
+    let asker = crate::admin::Asker {
+        chat: String::new(),
+        actor,
+    };
+    let what = format!("painel: entrar de {}", address.ip());
+    panel.admin.audit(&asker, None, &what, outcome);
 }
 
 /// `POST /sair`.

@@ -57,8 +57,10 @@
     source.addEventListener("conectado", function () {
       source.close();
       box.innerHTML = "<p class=\"big\">conectado ✅</p><p>Pode fechar esta página.</p>";
-      var steps = document.getElementById("passos");
-      if (steps) steps.hidden = true;
+      ["passos", "validade"].forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el) el.hidden = true;
+      });
     });
     source.addEventListener("expirado", function () {
       source.close();

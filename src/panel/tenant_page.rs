@@ -15,8 +15,12 @@ use crate::tenant::{SessionState, TenantId, TenantRecord};
 
 /// State changes shown, newest first.
 const STATE_HISTORY: usize = 15;
-/// Log records looked through for state changes.
+/// Log records looked through for state changes and errors.
 const STATE_SCAN: usize = 2_000;
+/// Errors and warnings shown, newest first.
+const ERRORS_SHOWN: usize = 5;
+/// Queued messages shown, oldest first.
+const QUEUE_SHOWN: usize = 20;
 
 /// A tenant named in a URL, with its record and database; `None` answers 404.
 pub fn lookup(
@@ -94,6 +98,7 @@ fn body(
          <div class=\"actions\">{actions}</div>\
          <p><a href=\"/clientes/{name}/logs\">Logs</a> · \
          <a href=\"/clientes/{name}/historico\">Histórico de mensagens</a></p></div>\
+         <h2>Fila de envio</h2>{queue_rows}<h2>Últimos erros</h2>{errors}\
          <h2>Histórico de estados</h2>{states}\
          <h2>Persona</h2>{persona}<h2>Permissões</h2>{permissions}\
          <h2>Configurações</h2>{settings}<h2>Backups</h2>{backups}\
@@ -104,12 +109,66 @@ fn body(
         since = html::esc(&since),
         queue = admin.sessions.queued(id),
         error = html::esc(&error),
+        queue_rows = queue(admin, db)?,
+        errors = errors(admin, db)?,
         states = states(admin, db)?,
         persona = persona(admin, op, &url, db)?,
         permissions = permissions(admin, op, &url, id)?,
         settings = settings(op, &url, db)?,
         backups = backups(admin, id),
     ))
+}
+
+/// Messages written but not yet sent, oldest first.
+fn queue(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
+    let tz = &admin.config.admin.timezone;
+    let pending = db.pending_outbox()?;
+    let rows: String = pending
+        .iter()
+        .take(QUEUE_SHOWN)
+        .map(|e| {
+            let text: String = e.text.chars().take(120).collect();
+            format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"msg\">{}</td><td>{}</td></tr>",
+                html::esc(&crate::clock::local_time(e.created_ms, tz)),
+                html::esc(e.to.trim_end_matches("@c.us")),
+                html::esc(&text),
+                e.attempts
+            )
+        })
+        .collect();
+    Ok(match pending.is_empty() {
+        true => "<p class=\"muted\">Nada esperando envio.</p>".to_owned(),
+        false => format!(
+            "<p class=\"muted\">{} na fila.</p><table><tr><th>Desde</th><th>Para</th>\
+             <th>Texto</th><th>Tentativas</th></tr>{rows}</table>",
+            pending.len()
+        ),
+    })
+}
+
+/// The newest errors and warnings of the tenant's log.
+fn errors(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
+    let tz = &admin.config.admin.timezone;
+    let rows: Vec<String> = db
+        .logs(STATE_SCAN)?
+        .iter()
+        .rev()
+        .filter(|r| r.level == "ERROR" || r.level == "WARN")
+        .take(ERRORS_SHOWN)
+        .map(|r| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                html::esc(&crate::clock::local_time(r.t_ms, tz)),
+                html::esc(&r.level),
+                html::esc(&r.message)
+            )
+        })
+        .collect();
+    Ok(match rows.is_empty() {
+        true => "<p class=\"muted\">Nenhum erro recente.</p>".to_owned(),
+        false => format!("<table>{}</table>", rows.join("")),
+    })
 }
 
 /// The newest state changes, from the tenant's log.

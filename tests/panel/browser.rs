@@ -248,6 +248,9 @@ async fn an_operator_hands_out_a_live_qr_link_and_watches_the_tenant_come_online
         assert!(page.contains(shown), "{shown}: {page}");
     }
     shot(&client, "06-cliente").await;
+    client.set_window_size(412, 860).await.unwrap();
+    shot(&client, "06-cliente-celular").await;
+    client.set_window_size(1100, 900).await.unwrap();
     client
         .goto(&format!(
             "{base}/clientes/loja-da-ana/historico?contato={CUSTOMER}"

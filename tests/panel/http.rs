@@ -329,6 +329,23 @@ async fn login_refuses_wrong_passwords_and_foreign_forms_then_locks() {
         "/entrar"
     );
 
+    // Every attempt is audited, like operator commands.
+    let audit = site.desk.audit();
+    let logins: Vec<_> = audit
+        .iter()
+        .filter(|e| e.command.starts_with("painel: entrar"))
+        .collect();
+    assert!(
+        logins
+            .iter()
+            .any(|e| e.actor == OPERATOR && e.outcome == "ok")
+    );
+    assert!(
+        logins
+            .iter()
+            .any(|e| e.actor == OPERATOR && e.outcome.contains("incorretos"))
+    );
+
     // Five wrong passwords in a row lock the phone, even against the right one.
     for _ in 0..5 {
         site.try_login(OPERATOR, "senha-errada").await;
@@ -513,6 +530,15 @@ async fn a_live_link_shows_one_tenants_current_qr_until_revoked_or_linked() {
     let got = site.get(&format!("/l/{newer}/qr.png"), None).await;
     assert_eq!(got.status, StatusCode::NOT_FOUND);
 
+    // A new attempt from the page needs a live, unlinked token.
+    let got = site.post(&format!("/l/{newer}/novo"), "", &[]).await;
+    assert_eq!(got.status, StatusCode::NOT_FOUND, "already linked");
+    let beto = token_of(&site.desk.say("!link loja-do-beto").await);
+    let got = site.post(&format!("/l/{beto}/novo"), "", &[]).await;
+    assert_eq!(got.location(), format!("/l/{beto}"));
+    let got = site.post(&format!("/l/{token}/novo"), "", &[]).await;
+    assert_eq!(got.status, StatusCode::NOT_FOUND, "revoked");
+
     // Expired, made up or malformed tokens open nothing.
     let (expired, _) =
         links::create(&site.desk.store, &tid("loja-do-beto"), Duration::ZERO).unwrap();
@@ -686,9 +712,12 @@ async fn tenant_pages_show_states_logs_and_history_paged_and_escaped() {
         "online",
         "Backups",
         "Persona",
+        "Nada esperando envio",
+        "send failed &lt;script&gt;",
     ] {
         assert!(page.body.contains(shown), "{shown}");
     }
+    assert!(!page.body.contains("<script>alert"));
 
     let logs = site
         .get("/clientes/loja-da-ana/logs?nivel=ERROR", Some(&login))
