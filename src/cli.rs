@@ -137,7 +137,8 @@ fn panel_password() -> Result<(), String> {
     let hash = crate::panel::password::hash(&password).map_err(|e| e.to_string())?;
     println!("{hash}");
     if terminal {
-        eprintln!("Cole em admin.toml: [[panel.users]] phone = \"…\", password_hash = \"{hash}\"");
+        let user = format!("phone = \"…\", password_hash = \"{hash}\"");
+        eprintln!("Cole em admin.toml, em [[panel.users]]: {user}");
     }
     Ok(())
 }

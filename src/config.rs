@@ -473,8 +473,7 @@ impl Check<'_> {
             let phone = PhoneNumber::parse(&user.phone)
                 .or_else(|e| self.fail("[[panel.users]] phone", e.to_string()))?;
             if !operators.contains(&phone) {
-                let msg =
-                    format!("{phone} não está em [admin] operators: o painel é só para operadores");
+                let msg = format!("{phone} não está em [admin] operators (só eles entram)");
                 return self.fail("[[panel.users]] phone", msg);
             }
             if users.iter().any(|u: &PanelUser| u.phone == phone) {

@@ -55,8 +55,9 @@ pub struct Panel {
 /// The handlers' state.
 pub type Shared = Arc<Panel>;
 
-/// What browsers may do with our pages: scripts and images only from us, no frames.
-const SECURITY_POLICY: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; \
+/// What browsers may do with our pages: scripts, styles and images only from us, no
+/// frames, forms only to us.
+const SECURITY_POLICY: &str = "default-src 'none'; img-src 'self'; style-src 'self'; \
      script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
@@ -115,17 +116,28 @@ pub fn router(panel: Shared) -> Router {
         .route("/l/{token}/eventos", get(live::events))
         .route("/l/{token}/novo", post(live::again))
         .route("/js/painel.js", get(script))
+        .route("/css/painel.css", get(style))
         .layer(axum::middleware::map_response(guard_headers))
         .with_state(panel)
 }
 
 /// The panel's script (live states, live QR).
 async fn script() -> Response {
-    let mut response = Response::new(axum::body::Body::from(include_str!("panel/painel.js")));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
+    asset(
+        include_str!("panel/painel.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+/// The panel's style sheet.
+async fn style() -> Response {
+    asset(include_str!("panel/painel.css"), "text/css; charset=utf-8")
+}
+
+fn asset(text: &'static str, kind: &'static str) -> Response {
+    let mut response = Response::new(axum::body::Body::from(text));
+    let value = HeaderValue::from_static(kind);
+    response.headers_mut().insert(header::CONTENT_TYPE, value);
     response
 }
 

@@ -96,6 +96,7 @@ pub(crate) fn command_of(transcript: &str, prefix: &str, tenants: &[String]) -> 
         .map(str::to_owned)
         .collect();
     let (first, rest) = words.split_first()?;
+    let first = &without_enclitic(first);
     // Speech is not spelling: "cliente" for "clientes" still names the command, but
     // only a near-whole word does ("bom" is not "logs").
     let spec = registry::find(first).or_else(|| {
@@ -119,6 +120,18 @@ pub(crate) fn command_of(transcript: &str, prefix: &str, tenants: &[String]) -> 
             .trim_end()
             .to_owned(),
     )
+}
+
+/// A word without a pronoun the transcriber may hang on it: "Clientes." is sometimes
+/// heard as "Cliente-se.".
+fn without_enclitic(word: &str) -> String {
+    const PRONOUNS: [&str; 10] = [
+        "se", "me", "te", "lhe", "lo", "la", "los", "las", "nos", "vos",
+    ];
+    match word.rsplit_once('-') {
+        Some((stem, pronoun)) if PRONOUNS.contains(&pronoun) && !stem.is_empty() => stem.to_owned(),
+        _ => word.to_owned(),
+    }
 }
 
 /// The note's text: downloaded through the admin session, decoded, transcribed.
@@ -165,6 +178,7 @@ mod tests {
             ("Status, loja da Ana.", Some("!status loja-da-ana")),
             ("Status.", Some("!status")),
             ("Cliente.", Some("!clientes")),
+            ("Cliente-se.", Some("!clientes")),
             ("Logs oficina 5", Some("!logs oficina 5")),
             ("Parar loja da Ana", Some("!parar loja-da-ana")),
             ("Bom dia, tudo bem?", None),

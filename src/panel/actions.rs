@@ -56,7 +56,10 @@ pub struct Ask {
 fn consequence(action: &str, tenant: &str, file: &str) -> Option<String> {
     Some(match action {
         "parar" => {
-            format!("Parar {tenant}? O WhatsApp dele deixa de responder até você tocar em Iniciar.")
+            format!(
+                "Parar {tenant}? O WhatsApp dele deixa de responder até você tocar em \
+                 Iniciar."
+            )
         }
         "remover" => format!(
             "Remover {tenant}? A sessão, o perfil e todos os dados dele são apagados. \

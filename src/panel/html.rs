@@ -8,33 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 use super::auth::Operator;
 
 /// Shown when a form's CSRF token is missing or old.
-pub const FORM_EXPIRED: &str =
-    "Este formulário expirou ou não veio deste painel. Volte, recarregue a página e tente de novo.";
-
-const STYLE: &str = "
-body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f5;color:#1c2321;font-size:16px}
-header{background:#075e54;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
-header a{color:#fff}header form{margin-left:auto}
-main{max-width:60rem;margin:0 auto;padding:1rem}
-h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
-table{border-collapse:collapse;width:100%;background:#fff}
-td,th{border-bottom:1px solid #dde3e1;padding:.45rem;text-align:left;vertical-align:top}
-.box{background:#fff;border-radius:8px;padding:1rem;margin:.5rem 0}
-.note{background:#e7f6ec;border-left:4px solid #25d366;padding:.6rem;margin:.5rem 0;white-space:pre-wrap}
-.bad{background:#fdecea;border-left-color:#d93025}
-.state{font-weight:600}.state-online{color:#128c4a}.state-failed,.state-logged_out,.state-crashed{color:#d93025}
-input,select,textarea,button{font:inherit;padding:.45rem;margin:.2rem 0;max-width:100%}
-button{background:#075e54;color:#fff;border:0;border-radius:6px;padding:.5rem .9rem;cursor:pointer}
-button.danger{background:#b3261e}
-form.inline{display:inline}
-.actions{display:flex;gap:.5rem;flex-wrap:wrap}
-.muted{color:#5f6b68;font-size:.9rem}
-pre{white-space:pre-wrap;word-break:break-word;margin:0}
-.msg{white-space:pre-wrap;word-break:break-word}
-.qr{text-align:center}.qr img{width:min(80vw,320px);image-rendering:pixelated;background:#fff;padding:8px}
-.big{font-size:1.6rem}
-@media (max-width:600px){td,th{padding:.35rem;font-size:.92rem}.hide-phone{display:none}}
-";
+pub const FORM_EXPIRED: &str = "Este formulário expirou ou não veio deste painel. \
+     Volte, recarregue a página e tente de novo.";
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -56,7 +31,7 @@ pub fn esc(text: &str) -> String {
 pub fn page(title: &str, operator: Option<&Operator>, body: &str) -> Html<String> {
     let menu = match operator {
         Some(op) => format!(
-            "<a href=\"/clientes\">Clientes</a><span class=\"muted\" style=\"color:#cfe\">+{}</span>\
+            "<a href=\"/clientes\">Clientes</a><span class=\"who\">+{}</span>\
              <form method=\"post\" action=\"/sair\">{}<button>Sair</button></form>",
             esc(&op.phone),
             csrf_field(op)
@@ -67,7 +42,7 @@ pub fn page(title: &str, operator: Option<&Operator>, body: &str) -> Html<String
         "<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{} · orbitbot</title><style>{STYLE}</style></head>\
+         <title>{} · orbitbot</title><link rel=\"stylesheet\" href=\"/css/painel.css\"></head>\
          <body><header><strong>orbitbot</strong>{menu}</header><main>{body}</main></body></html>",
         esc(title)
     ))

@@ -65,17 +65,7 @@ pub async fn logs(
         .take(LOG_SHOWN)
         .collect();
     let tz = &panel.admin.config.admin.timezone;
-    let rows: String = shown
-        .iter()
-        .map(|r| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
-                html::esc(&crate::clock::local_time(r.t_ms, tz)),
-                html::esc(&r.level),
-                html::esc(&r.message)
-            )
-        })
-        .collect();
+    let rows: String = shown.iter().map(|r| log_row(r, tz)).collect();
     let options: String = LEVELS
         .iter()
         .enumerate()
@@ -159,7 +149,8 @@ pub async fn history(
     });
     let body = format!(
         "<p><a href=\"/clientes/{name}\">← {name}</a></p><h1>Histórico de {name}</h1>\
-         <form class=\"box\" method=\"get\"><label>Contato <input name=\"contato\" inputmode=\"tel\" \
+         <form class=\"box\" method=\"get\"><label>Contato \
+         <input name=\"contato\" inputmode=\"tel\" \
          value=\"{}\"></label> <button>Ver</button></form>\
          <p class=\"muted\">Contatos recentes: {contact_links}</p>\
          <h2>{} · página {page}</h2><table>{rows}</table><p>{pager}</p>",
@@ -167,6 +158,16 @@ pub async fn history(
         html::esc(&title),
     );
     Ok(html::page("Histórico", Some(&operator), &body).into_response())
+}
+
+/// One log record as a table row: time, level, message.
+pub(super) fn log_row(r: &LogRecord, tz: &jiff::tz::TimeZone) -> String {
+    format!(
+        "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+        html::esc(&crate::clock::local_time(r.t_ms, tz)),
+        html::esc(&r.level),
+        html::esc(&r.message)
+    )
 }
 
 /// The chat a typed contact means: a phone, or an address as stored.

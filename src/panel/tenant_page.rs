@@ -156,14 +156,7 @@ fn errors(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
         .rev()
         .filter(|r| r.level == "ERROR" || r.level == "WARN")
         .take(ERRORS_SHOWN)
-        .map(|r| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
-                html::esc(&crate::clock::local_time(r.t_ms, tz)),
-                html::esc(&r.level),
-                html::esc(&r.message)
-            )
-        })
+        .map(|r| super::records::log_row(r, tz))
         .collect();
     Ok(match rows.is_empty() {
         true => "<p class=\"muted\">Nenhum erro recente.</p>".to_owned(),
@@ -221,7 +214,8 @@ fn persona(admin: &Admin, op: &Operator, url: &str, db: &TenantDb) -> Result<Str
          value=\"persona\"><label>Escolher <select name=\"valor\">{options}</select></label> \
          <button>Usar</button></form>\
          <form method=\"post\" action=\"{url}\">{csrf}<input type=\"hidden\" name=\"acao\" \
-         value=\"persona\"><label>Ou descreva em texto livre<br><textarea name=\"valor\" rows=\"3\" \
+         value=\"persona\"><label>Ou descreva em texto livre<br>\
+         <textarea name=\"valor\" rows=\"3\" \
          cols=\"40\" maxlength=\"2000\" placeholder=\"Você é a atendente da loja...\"></textarea>\
          </label><br><button>Usar este texto</button></form></div>",
         html::esc(&current),
@@ -250,7 +244,7 @@ fn permissions(
         .collect();
     let table = match rows.is_empty() {
         true => {
-            "<p class=\"muted\">Só o padrão (tudo liberado, grupos conforme a configuração).</p>"
+            "<p class=\"muted\">Só o padrão: tudo liberado, grupos conforme a configuração.</p>"
                 .to_owned()
         }
         false => format!("<table>{rows}</table>"),
@@ -258,7 +252,8 @@ fn permissions(
     Ok(format!(
         "<div class=\"box\">{table}<form method=\"post\" action=\"{url}\">{}\
          <label>Comando ou recurso (ia, transcricao, grupos, *)<br><input name=\"item\" required>\
-         </label><br><label>Contato (opcional)<br><input name=\"contato\" inputmode=\"tel\"></label><br>\
+         </label><br><label>Contato (opcional)<br>\
+         <input name=\"contato\" inputmode=\"tel\"></label><br>\
          <button name=\"acao\" value=\"permitir\">Liberar</button> \
          <button name=\"acao\" value=\"negar\" class=\"danger\">Bloquear</button></form></div>",
         html::csrf_field(op)
@@ -285,10 +280,11 @@ fn settings(op: &Operator, url: &str, db: &TenantDb) -> Result<String, StoreErro
     Ok(format!(
         "<div class=\"box\">{table}<form method=\"post\" action=\"{url}\">{}\
          <input type=\"hidden\" name=\"acao\" value=\"config\">\
-         <label>Chave (grupos, horario, ausencia, saudacao, idioma, transcricao.eco, ia.tokens_dia, \
-         comando.&lt;nome&gt;)<br><input name=\"chave\" required></label><br>\
-         <label>Valor (vazio ou \"padrao\" volta ao padrão)<br><textarea name=\"valor\" rows=\"2\" \
-         cols=\"40\"></textarea></label><br><button>Salvar</button></form></div>",
+         <label>Chave (grupos, horario, ausencia, saudacao, idioma, transcricao.eco, \
+         ia.tokens_dia, comando.&lt;nome&gt;)<br><input name=\"chave\" required></label><br>\
+         <label>Valor (vazio ou \"padrao\" volta ao padrão)<br>\
+         <textarea name=\"valor\" rows=\"2\" cols=\"40\"></textarea></label><br>\
+         <button>Salvar</button></form></div>",
         html::csrf_field(op)
     ))
 }

@@ -48,10 +48,11 @@ pub async fn list(State(panel): State<Shared>, operator: Operator) -> Result<Res
     let body = format!(
         "{notes}<h1>Clientes ({count})</h1>{empty}\
          <table id=\"clientes\"><thead><tr><th>Cliente</th><th>Estado</th>\
-         <th>Número</th><th class=\"hide-phone\">Fila</th></tr></thead><tbody>{rows}</tbody></table>\
+         <th>Número</th><th class=\"hide-phone\">Fila</th></tr></thead>\
+         <tbody>{rows}</tbody></table>\
          <h2>Novo cliente</h2><form class=\"box\" method=\"post\" action=\"/clientes/novo\">{csrf}\
          <label>Nome (letras minúsculas, números e hífen)<br>\
-         <input name=\"nome\" required pattern=\"[a-z0-9][a-z0-9-]*\" placeholder=\"loja-da-ana\"></label><br>\
+         <input name=\"nome\" required placeholder=\"loja-da-ana\"></label><br>\
          <label>Telefone do cliente (opcional, para código de pareamento)<br>\
          <input name=\"telefone\" inputmode=\"tel\"></label><br><button>Criar</button>\
          <p class=\"muted\">Os QR vão para o seu WhatsApp, como no !novo; para mandar um link \

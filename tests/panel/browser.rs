@@ -43,6 +43,11 @@ async fn wait_js(client: &Client, what: &str, body: &str) -> Value {
     .await
 }
 
+async fn click(client: &Client, css: &str) {
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    element.click().await.unwrap();
+}
+
 async fn text(client: &Client) -> String {
     let value = client
         .execute("return document.body.innerText", vec![])
@@ -119,13 +124,7 @@ async fn an_operator_hands_out_a_live_qr_link_and_watches_the_tenant_come_online
                 .await
                 .unwrap();
             field.send_keys(password).await.unwrap();
-            client
-                .find(Locator::Css("form button"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&client, "form button").await;
         }
     };
     login("senha-errada").await;
@@ -144,13 +143,7 @@ async fn an_operator_hands_out_a_live_qr_link_and_watches_the_tenant_come_online
     let name = client.find(Locator::Css("input[name=nome]")).await.unwrap();
     name.send_keys("loja-da-ana").await.unwrap();
     let create = "form[action='/clientes/novo'] button";
-    client
-        .find(Locator::Css(create))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, create).await;
     wait_js(
         &client,
         "the note",
@@ -272,23 +265,11 @@ async fn an_operator_hands_out_a_live_qr_link_and_watches_the_tenant_come_online
         .await
         .unwrap();
     let stop = "a[href$='confirmar?acao=parar'] button";
-    client
-        .find(Locator::Css(stop))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, stop).await;
     assert!(text(&client).await.contains("Parar loja-da-ana?"));
     shot(&client, "09-confirmar").await;
     let yes = "form[action$='/acao'] button";
-    client
-        .find(Locator::Css(yes))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, yes).await;
     wait_js(
         &client,
         "stopped",

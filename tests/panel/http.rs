@@ -123,6 +123,13 @@ impl Site {
         Got::from(request.send().await.unwrap()).await
     }
 
+    /// The text of the QR image at `path`.
+    async fn qr(&self, path: &str) -> Option<String> {
+        let got = self.http.get(format!("{}{path}", self.base)).send().await;
+        let bytes = got.unwrap().bytes().await.unwrap();
+        orbitbot::demo::decode(&bytes)
+    }
+
     /// Logs in through the form, as a browser would.
     async fn login(&self) -> Login {
         let got = self.try_login(OPERATOR, PASSWORD).await;
@@ -475,29 +482,9 @@ async fn a_live_link_shows_one_tenants_current_qr_until_revoked_or_linked() {
     let seen = site.events(&events, None, "\"seq\":1").await;
     assert!(seen.contains("event: qr"), "{seen}");
     assert!(!seen.contains("\"seq\":7"), "{seen}");
-    let bytes = site
-        .http
-        .get(format!("{}{png}", site.base))
-        .send()
-        .await
-        .unwrap();
-    let bytes = bytes.bytes().await.unwrap();
-    assert_eq!(
-        orbitbot::demo::decode(&bytes).as_deref(),
-        Some("codigo-da-ana-1")
-    );
+    assert_eq!(site.qr(&png).await.as_deref(), Some("codigo-da-ana-1"));
     board.on_event(&qr("loja-da-ana", "codigo-da-ana-2", 2));
-    let bytes = site
-        .http
-        .get(format!("{}{png}", site.base))
-        .send()
-        .await
-        .unwrap();
-    let bytes = bytes.bytes().await.unwrap();
-    assert_eq!(
-        orbitbot::demo::decode(&bytes).as_deref(),
-        Some("codigo-da-ana-2")
-    );
+    assert_eq!(site.qr(&png).await.as_deref(), Some("codigo-da-ana-2"));
 
     // A new link revokes the old one entirely.
     let newer = token_of(&site.desk.say("!link loja-da-ana").await);
