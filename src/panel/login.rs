@@ -17,7 +17,9 @@ use super::{Shared, html, token};
 /// The login form as posted.
 #[derive(Debug, Deserialize)]
 pub struct Login {
+    #[serde(default)]
     telefone: String,
+    #[serde(default)]
     senha: String,
     #[serde(default)]
     csrf: String,

@@ -35,7 +35,7 @@ pub struct HistoryPage {
     #[serde(default)]
     contato: String,
     #[serde(default)]
-    pagina: Option<usize>,
+    pagina: String,
 }
 
 /// The levels, most severe first; a filter shows its level and the more severe.
@@ -105,7 +105,12 @@ pub async fn history(
         }
     }
     let chat = chat_of(&choice.contato);
-    let page = choice.pagina.unwrap_or(1).max(1);
+    let page = choice
+        .pagina
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, 100_000);
     let skip = (page - 1).saturating_mul(PAGE);
     let entries = db
         .history_page(chat.as_deref(), skip, PAGE + 1)

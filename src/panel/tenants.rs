@@ -22,6 +22,7 @@ use crate::tenant::TenantRecord;
 pub struct NewTenant {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     nome: String,
     #[serde(default)]
     telefone: String,

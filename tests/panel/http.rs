@@ -307,6 +307,14 @@ async fn login_refuses_wrong_passwords_and_foreign_forms_then_locks() {
         );
     }
 
+    let empty = site.try_login("", "").await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNAUTHORIZED,
+        "a clear answer, not a parse error"
+    );
+    assert!(empty.body.contains("Telefone ou senha incorretos"));
+
     let login = site.login().await;
     let session = site
         .try_login(OPERATOR, PASSWORD)
@@ -733,6 +741,13 @@ async fn tenant_pages_show_states_logs_and_history_paged_and_escaped() {
     assert!(last.body.contains("mensagem número 019"));
     assert!(!last.body.contains("mensagem número 020"));
     assert!(!last.body.contains("mais antigas"));
+    let odd = site.get(&format!("{base}&pagina=abc"), Some(&login)).await;
+    assert_eq!(
+        odd.status,
+        StatusCode::OK,
+        "a wrong page number shows the first"
+    );
+    assert!(odd.body.contains("mensagem número 119"));
     site.close().await;
 }
 
