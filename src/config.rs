@@ -489,9 +489,22 @@ impl Check<'_> {
                 password_hash: user.password_hash,
             });
         }
+        if users.is_empty() {
+            let msg = "nenhum operador pode entrar: gere um hash com `orbitbot panel-password`";
+            return self.fail("[[panel.users]]", msg);
+        }
+        let base_url = self.http_url("[panel] base_url", &raw.base_url)?;
+        if base_url.path() != "/" || base_url.query().is_some() {
+            let msg = format!(
+                "\"{}\" tem caminho; use só a origem (ex.: \"https://painel.exemplo.com\"): \
+                 o painel fica na raiz do endereço",
+                raw.base_url
+            );
+            return self.fail("[panel] base_url", msg);
+        }
         Ok(PanelConfig {
             listen,
-            base_url: self.http_url("[panel] base_url", &raw.base_url)?,
+            base_url,
             link_ttl: self.seconds("[panel] link_ttl_s", raw.link_ttl_s, 30, 86_400)?,
             users,
         })

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -117,8 +117,52 @@ pub fn router(panel: Shared) -> Router {
         .route("/l/{token}/novo", post(live::again))
         .route("/js/painel.js", get(script))
         .route("/css/painel.css", get(style))
+        .fallback(unknown)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&panel),
+            same_site,
+        ))
         .layer(axum::middleware::map_response(guard_headers))
         .with_state(panel)
+}
+
+/// A page that is not there, in pt-BR like the others.
+async fn unknown() -> html::Problem {
+    html::not_found("Página não encontrada.")
+}
+
+/// Refuses a form posted from another site, before anything looks at it: the CSRF
+/// token already stops it; this says no earlier and plainly (`Origin` or the
+/// browser's `Sec-Fetch-Site`).
+async fn same_site(
+    axum::extract::State(panel): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() == axum::http::Method::POST && crossed(&panel, request.headers()) {
+        warn!("panel form from another site refused");
+        return html::refused(html::FORM_EXPIRED).into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether a request says it comes from a site other than the panel.
+fn crossed(panel: &Panel, headers: &axum::http::HeaderMap) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if text(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
+        return true;
+    }
+    // NOTE: "null" carries no site; the CSRF token decides for it.
+    let Some(origin) = text(header::ORIGIN).filter(|o| *o != "null") else {
+        return false;
+    };
+    let ours = panel.settings.base_url.origin().ascii_serialization();
+    let host = text(header::HOST);
+    origin != ours && origin.split_once("://").map(|(_, h)| h) != host
 }
 
 /// The panel's script (live states, live QR).
@@ -148,7 +192,7 @@ async fn guard_headers(mut response: Response) -> Response {
         (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CONTENT_SECURITY_POLICY, SECURITY_POLICY),
     ];
     for (name, value) in set {
@@ -159,8 +203,9 @@ async fn guard_headers(mut response: Response) -> Response {
 
 /// Serves the panel on `listener` until `stop` turns true.
 pub async fn serve(listener: TcpListener, panel: Shared, mut stop: watch::Receiver<bool>) {
-    if panel.settings.users.is_empty() {
-        warn!("panel on without [[panel.users]]: only live QR links work");
+    let open = !panel.settings.listen.ip().is_loopback();
+    if open && panel.settings.base_url.scheme() == "http" {
+        warn!("panel listens beyond this machine over plain http: passwords travel in clear");
     }
     let address = listener.local_addr().ok();
     info!(address = ?address, base_url = %panel.settings.base_url, "panel listening");

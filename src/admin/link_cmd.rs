@@ -34,7 +34,8 @@ async fn run(admin: &Admin, asker: &Asker, inv: &Invocation) -> Answer {
     if running.unwrap_or(record.state) == SessionState::Online {
         return Err(CommandError::Refused(replies::already_online(id.as_str())));
     }
-    let (token, link) = crate::panel::links::create(&admin.store, &id, panel.link_ttl)?;
+    let chat = Some(asker.chat.as_str()).filter(|c| !c.is_empty());
+    let (token, link) = crate::panel::links::create(&admin.store, &id, panel.link_ttl, chat)?;
     admin.delivery.begin_link(&id, &asker.chat);
     if running.is_none_or(SessionState::is_terminal) {
         admin.sessions.stop(&id).await;

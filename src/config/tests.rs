@@ -230,6 +230,15 @@ fn panel_users_are_operators_listed_once() {
     let right = with_binaries(&format!("{panel}{}", user("5511988887777")));
     let config = load_text(dir.path(), &right).unwrap();
     assert_eq!(config.panel.unwrap().users.len(), 1);
+    let nobody = with_binaries(panel);
+    let e = load_text(dir.path(), &nobody).unwrap_err().to_string();
+    assert!(e.contains("nenhum operador pode entrar"), "{e}");
+    let path = right.replace(
+        "base_url = \"http://127.0.0.1:8080\"",
+        "base_url = \"https://x/sub\"",
+    );
+    let e = load_text(dir.path(), &path).unwrap_err().to_string();
+    assert!(e.contains("tem caminho"), "{e}");
 }
 
 #[test]

@@ -84,6 +84,9 @@ pub async fn confirm(
     let name = id.as_str();
     let question =
         consequence(&ask.acao, name, &ask.arquivo).ok_or_else(|| html::not_found(UNKNOWN))?;
+    if ask.acao == "restaurar" && !listed(&panel, &id, &ask.arquivo) {
+        return Err(html::not_found(NO_BACKUP));
+    }
     let fields = [
         ("acao", ask.acao.as_str()),
         ("arquivo", ask.arquivo.as_str()),
@@ -122,9 +125,14 @@ pub async fn submit(
         );
         return Ok(Redirect::to(&to).into_response());
     }
-    let words = command(&form, name).ok_or_else(|| html::not_found(UNKNOWN))?;
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let notes = panel.run(&operator, &words).await;
+    let notes = match command(&form, name) {
+        Ok(words) => {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            panel.run(&operator, &words).await
+        }
+        Err(Unfit::Field(why)) => vec![why],
+        Err(Unfit::Unknown) => return Err(html::not_found(UNKNOWN)),
+    };
     panel.logins.tell(&operator, notes);
     let back = match form.acao.as_str() {
         "remover"
@@ -144,13 +152,17 @@ pub async fn submit(
     Ok(Redirect::to(&back).into_response())
 }
 
-/// The operator command a form stands for, as words.
-fn command(form: &ActionForm, tenant: &str) -> Option<Vec<String>> {
-    let free = |text: &str| {
-        text.split_whitespace()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
+/// Why a form cannot become a command: the text for the operator.
+enum Unfit {
+    /// Not an action of this page.
+    Unknown,
+    /// A field is wrong; the text says which and how.
+    Field(String),
+}
+
+/// The operator command a form stands for, as words. Each field keeps to its place:
+/// a one-word field with spaces or empty is refused, so nothing moves between fields.
+fn command(form: &ActionForm, tenant: &str) -> Result<Vec<String>, Unfit> {
     let mut words = vec![form.acao.clone(), tenant.to_owned()];
     match form.acao.as_str() {
         "iniciar" | "parar" | "backup" | "link" => {}
@@ -158,23 +170,41 @@ fn command(form: &ActionForm, tenant: &str) -> Option<Vec<String>> {
         "restaurar" => {
             let file = form.arquivo.trim();
             if !crate::backup::is_archive_name(file) {
-                return None;
+                return Err(Unfit::Field(NO_BACKUP.to_owned()));
             }
             words.extend([file.to_owned(), "substituir".to_owned()]);
         }
-        "persona" => words.extend(free(&form.valor)),
+        "persona" => words.push(filled("Persona", &form.valor)?),
         "permitir" | "negar" => {
-            words.extend(free(&form.item));
-            words.extend(free(&form.contato));
+            words.push(one_word("Comando ou recurso", &form.item)?);
+            words.push(form.contato.trim().to_owned());
         }
         "config" => {
-            words.extend(free(&form.chave));
-            let value = form.valor.trim();
-            words.push(if value.is_empty() { "padrao" } else { value }.to_owned());
+            words.push(one_word("Chave", &form.chave)?);
+            words.push(form.valor.trim().to_owned());
         }
-        _ => return None,
+        _ => return Err(Unfit::Unknown),
     }
-    Some(words)
+    Ok(words)
+}
+
+/// A field that must hold something.
+fn filled(label: &str, value: &str) -> Result<String, Unfit> {
+    match value.trim() {
+        "" => Err(Unfit::Field(format!("Preencha o campo \"{label}\"."))),
+        text => Ok(text.to_owned()),
+    }
+}
+
+/// A field that must hold one word.
+fn one_word(label: &str, value: &str) -> Result<String, Unfit> {
+    let text = filled(label, value)?;
+    match text.contains(char::is_whitespace) {
+        true => Err(Unfit::Field(format!(
+            "O campo \"{label}\" é uma palavra só, sem espaços."
+        ))),
+        false => Ok(text),
+    }
 }
 
 /// `GET /clientes/{id}/backups/{file}`: one of the tenant's own archives.
@@ -184,12 +214,11 @@ pub async fn download(
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     let (id, _, _) = lookup(&panel.admin, &id)?;
-    let dir = crate::backup::tenant_dir(&panel.admin.config.paths.backups, &id);
-    let listed = crate::backup::list(&dir).unwrap_or_default();
     // Only a name the tenant's own folder lists: no path, no other tenant's file.
-    if !listed.iter().any(|a| a.name == file) {
+    if !listed(&panel, &id, &file) {
         return Err(html::not_found(NO_BACKUP));
     }
+    let dir = crate::backup::tenant_dir(&panel.admin.config.paths.backups, &id);
     let opened = tokio::fs::File::open(dir.join(&file))
         .await
         .map_err(|_| html::not_found(NO_BACKUP))?;
@@ -214,6 +243,13 @@ pub async fn download(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// Whether `file` is one of the tenant's own archives, by name.
+fn listed(panel: &Shared, id: &crate::tenant::TenantId, file: &str) -> bool {
+    let dir = crate::backup::tenant_dir(&panel.admin.config.paths.backups, id);
+    let archives = crate::backup::list(&dir).unwrap_or_default();
+    archives.iter().any(|a| a.name == file)
 }
 
 fn encode(text: &str) -> String {

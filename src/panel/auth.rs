@@ -1,6 +1,9 @@
 //! Who may use the panel: login against `[[panel.users]]`, sessions kept in memory
 //! behind an HttpOnly, SameSite=Strict cookie (`Secure` on https), a CSRF token per
 //! session checked on every form, and lockout after repeated failures.
+//!
+//! Lockout is per phone, not per address: behind a reverse proxy every visitor has
+//! the proxy's address, and locking it would lock every operator out at once.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -22,8 +25,6 @@ pub const PRE_COOKIE: &str = "orbitbot_entrada";
 const IDLE: Duration = Duration::from_secs(12 * 3600);
 /// Failures of one phone within [`WINDOW`] that lock it.
 const PHONE_FAILURES: u32 = 5;
-/// Failures from one address within [`WINDOW`] that lock it (it may try many phones).
-const ADDRESS_FAILURES: u32 = 20;
 /// How far back failures count, and how long a lock lasts.
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -77,20 +78,11 @@ impl Logins {
         panel: &PanelConfig,
         phone: &str,
         password: &str,
-        address: &str,
     ) -> Result<String, LoginError> {
         let phone = PhoneNumber::parse(phone).map(|p| p.as_str().to_owned());
-        let keys = [
-            (format!("ip:{address}"), ADDRESS_FAILURES),
-            (
-                format!("tel:{}", phone.as_deref().unwrap_or("?")),
-                PHONE_FAILURES,
-            ),
-        ];
-        for (key, limit) in &keys {
-            if let Some(left) = self.locked(key, *limit) {
-                return Err(LoginError::Locked(left.as_secs().div_ceil(60)));
-            }
+        let key = format!("tel:{}", phone.as_deref().unwrap_or("?"));
+        if let Some(left) = self.locked(&key, PHONE_FAILURES) {
+            return Err(LoginError::Locked(left.as_secs().div_ceil(60)));
         }
         let user = phone
             .as_ref()
@@ -99,12 +91,10 @@ impl Logins {
         let hash = user.map_or(password::decoy(), |u| u.password_hash.as_str());
         let right = password::verify(password, hash) && user.is_some();
         let Some(user) = user.filter(|_| right) else {
-            for (key, _) in &keys {
-                self.fail(key);
-            }
+            self.fail(&key);
             return Err(LoginError::Wrong);
         };
-        self.failures().remove(&keys[1].0);
+        self.failures().remove(&key);
         Ok(self.open(user.phone.as_str()))
     }
 
@@ -232,21 +222,15 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` when the panel is on
-/// https; `max_age` 0 deletes it.
-pub fn set_cookie(panel: &PanelConfig, name: &str, value: &str, max_age: Duration) -> String {
+/// https. It lasts while the browser is open (the server ends idle sessions); `gone`
+/// deletes it.
+pub fn set_cookie(panel: &PanelConfig, name: &str, value: &str, gone: bool) -> String {
     let secure = match panel.base_url.scheme() {
         "https" => "; Secure",
         _ => "",
     };
-    format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        max_age.as_secs()
-    )
-}
-
-/// How long the session cookie lives in the browser.
-pub fn session_age() -> Duration {
-    IDLE
+    let age = if gone { "; Max-Age=0" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{age}{secure}")
 }
 
 #[cfg(test)]
@@ -271,7 +255,7 @@ mod tests {
         let panel = panel("senha-certa-1");
         let logins = Logins::default();
         let value = logins
-            .login(&panel, "+55 11 98888-7777", "senha-certa-1", "a")
+            .login(&panel, "+55 11 98888-7777", "senha-certa-1")
             .unwrap();
         let op = logins.operator(&value).unwrap();
         assert_eq!(op.phone, "5511988887777");
@@ -280,23 +264,34 @@ mod tests {
         assert!(logins.operator(&value).is_none());
 
         for _ in 0..PHONE_FAILURES {
-            let wrong = logins.login(&panel, "5511988887777", "errada", "b");
+            let wrong = logins.login(&panel, "5511988887777", "errada");
             assert_eq!(wrong, Err(LoginError::Wrong));
         }
-        let locked = logins.login(&panel, "5511988887777", "senha-certa-1", "c");
+        let locked = logins.login(&panel, "5511988887777", "senha-certa-1");
         assert_eq!(locked, Err(LoginError::Locked(15)));
-        assert_eq!(
-            logins.login(&panel, "5511900000000", "x", "b"),
-            Err(LoginError::Wrong),
-            "another phone from the same address is not locked yet"
+
+        // Many failures for other phones (one address, say) do not lock this one.
+        let logins = Logins::default();
+        for n in 0..30 {
+            let other = logins.login(&panel, &format!("55119000000{n:02}"), "x");
+            assert_eq!(other, Err(LoginError::Wrong));
+        }
+        assert!(
+            logins
+                .login(&panel, "5511988887777", "senha-certa-1")
+                .is_ok()
         );
     }
 
     #[test]
     fn cookies_are_http_only_strict_and_secure_on_https() {
-        let cookie = set_cookie(&panel("senha-certa-1"), COOKIE, "v", session_age());
+        let cookie = set_cookie(&panel("senha-certa-1"), COOKIE, "v", false);
         for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
             assert!(cookie.contains(part), "{cookie}");
         }
+        assert!(
+            !cookie.contains("Max-Age"),
+            "ends with the browser: {cookie}"
+        );
     }
 }

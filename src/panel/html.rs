@@ -41,7 +41,7 @@ pub fn page(title: &str, operator: Option<&Operator>, body: &str) -> Html<String
     Html(format!(
         "<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <title>{} · orbitbot</title><link rel=\"stylesheet\" href=\"/css/painel.css\"></head>\
          <body><header><strong>orbitbot</strong>{menu}</header><main>{body}</main></body></html>",
         esc(title)

@@ -29,6 +29,9 @@ pub struct Link {
     pub expires_ms: u64,
     /// Whether the tenant linked through it (or while it was current).
     pub linked: bool,
+    /// The operator's chat that asked for it: told when the tenant links.
+    #[serde(default)]
+    pub operator: Option<String>,
 }
 
 /// What a token opens.
@@ -42,7 +45,12 @@ pub enum Found {
 
 /// A fresh link for `tenant`, valid for `ttl`; the tenant's previous link stops
 /// working. Returns the token (only ever shown, never stored) and the link.
-pub fn create(store: &Store, tenant: &TenantId, ttl: Duration) -> StoreResult<(String, Link)> {
+pub fn create(
+    store: &Store,
+    tenant: &TenantId,
+    ttl: Duration,
+    operator: Option<&str>,
+) -> StoreResult<(String, Link)> {
     let db = admin_db(store)?;
     revoke_in(&db, tenant)?;
     let token = token::random();
@@ -52,6 +60,7 @@ pub fn create(store: &Store, tenant: &TenantId, ttl: Duration) -> StoreResult<(S
         tenant: tenant.clone(),
         expires_ms: crate::clock::now_ms().saturating_add(ttl_ms),
         linked: false,
+        operator: operator.map(str::to_owned),
     };
     db.kv_set(BY_DIGEST, &digest, &encode(&link))?;
     db.kv_set(BY_TENANT, tenant.as_str(), digest.as_bytes())?;
@@ -132,14 +141,14 @@ mod tests {
     fn a_link_opens_its_tenant_until_revoked_or_expired() {
         let (_dir, store) = store();
         let ana = TenantId::parse("loja-da-ana").unwrap();
-        let (first, _) = create(&store, &ana, Duration::from_secs(60)).unwrap();
+        let (first, _) = create(&store, &ana, Duration::from_secs(60), None).unwrap();
         let Found::Live(link) = find(&store, &first).unwrap() else {
             panic!("live")
         };
         assert_eq!(link.tenant, ana);
         assert!(!link.linked);
 
-        let (second, _) = create(&store, &ana, Duration::from_secs(60)).unwrap();
+        let (second, _) = create(&store, &ana, Duration::from_secs(60), None).unwrap();
         assert_eq!(
             find(&store, &first).unwrap(),
             Found::Gone,
@@ -161,7 +170,7 @@ mod tests {
     fn an_expired_link_is_gone() {
         let (_dir, store) = store();
         let ana = TenantId::parse("ana").unwrap();
-        let (token, _) = create(&store, &ana, Duration::ZERO).unwrap();
+        let (token, _) = create(&store, &ana, Duration::ZERO, None).unwrap();
         assert_eq!(find(&store, &token).unwrap(), Found::Gone);
     }
 }

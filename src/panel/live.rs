@@ -11,12 +11,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::{Stream, StreamExt};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 use tracing::info;
 
 use super::board::Change;
 use super::links::{self, Found, Link};
 use super::{Shared, html};
-use crate::tenant::SessionState;
+use crate::tenant::{SessionState, TenantId};
+use std::sync::Arc;
 
 const GONE: &str = "Este link expirou ou foi substituído por um mais novo. \
                     Peça um link novo a quem te enviou.";
@@ -122,13 +125,21 @@ pub async fn again(State(panel): State<Shared>, Path(token): Path<String>) -> Re
     let running = panel.admin.sessions.state(&link.tenant);
     if running.is_none_or(SessionState::is_terminal) {
         info!(tenant = %link.tenant, "live link: new linking attempt");
+        if let Some(chat) = &link.operator {
+            panel.admin.delivery.begin_link(&link.tenant, chat);
+        }
+        panel.admin.sessions.stop(&link.tenant).await;
         panel.admin.sessions.start(&link.tenant);
     }
     Redirect::to(&format!("/l/{token}")).into_response()
 }
 
-/// `GET /l/{token}/eventos`: `qr` (`{"seq"}`), `estado` (`{"state","label"}`),
-/// `conectado` and `expirado` for the link's tenant only.
+/// How often an open link page checks that its link still works (a new `!link` or a
+/// removal revokes it).
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// `GET /l/{token}/eventos`: `qr` (`{"seq"}`), `estado` (`{"state","label","ended"}`),
+/// `conectado`, and `expirado` (time up or revoked) for the link's tenant only.
 pub async fn events(
     State(panel): State<Shared>,
     Path(token): Path<String>,
@@ -136,55 +147,92 @@ pub async fn events(
     let Some(link) = find(&panel, &token).filter(|l| !l.linked) else {
         return Err(gone());
     };
+    let first = futures_util::stream::iter(missed(&panel, &link).into_iter().map(Ok));
     let left = link.expires_ms.saturating_sub(crate::clock::now_ms());
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(left);
-    let watch = (panel.admin.board.watch(), panel.closing(), false);
-    // What the page may have missed between its rendering and this stream.
+    let watch = Watch {
+        changes: panel.admin.board.watch(),
+        closing: panel.closing(),
+        deadline: tokio::time::Instant::now() + Duration::from_millis(left),
+        panel: Arc::clone(&panel),
+        token,
+        tenant: link.tenant,
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(watch, |mut watch| async move {
+        let event = watch.next().await?;
+        Some((Ok(event), watch))
+    });
+    Ok(Sse::new(first.chain(stream)).keep_alive(KeepAlive::default()))
+}
+
+/// What the page may have missed between its rendering and its stream: the state
+/// now (as stored when no session runs) and the current code.
+fn missed(panel: &Shared, link: &Link) -> Vec<Event> {
+    let tenant = link.tenant.clone();
+    let stored = || {
+        let record = panel.admin.store.control().tenant(&tenant).ok().flatten();
+        record.map(|r| r.state)
+    };
     let mut first = Vec::new();
-    if let Some(state) = panel.admin.sessions.state(&link.tenant) {
-        let tenant = link.tenant.clone();
+    if let Some(state) = panel.admin.sessions.state(&tenant).or_else(stored) {
+        let tenant = tenant.clone();
         first.push(live_event(&Change::State { tenant, state }).0);
     }
-    if let Some(code) = panel.admin.board.code(&link.tenant) {
-        let tenant = link.tenant.clone();
-        first.push(
-            live_event(&Change::Qr {
-                tenant,
-                seq: code.seq,
-            })
-            .0,
-        );
+    if let Some(code) = panel.admin.board.code(&tenant) {
+        let seq = code.seq;
+        first.push(live_event(&Change::Qr { tenant, seq }).0);
     }
-    let stream = futures_util::stream::unfold(watch, move |(mut changes, mut closing, done)| {
-        let tenant = link.tenant.clone();
-        async move {
-            if done {
-                return None;
-            }
-            loop {
-                let change = tokio::select! {
-                    change = changes.recv() => Some(change),
-                    _ = tokio::time::sleep_until(deadline) => None,
-                    _ = closing.wait_for(|c| *c) => return None,
-                };
-                let Some(change) = change else {
-                    let event = Event::default().event("expirado").data("{}");
-                    return Some((Ok(event), (changes, closing, true)));
-                };
-                let Ok(change) = change else {
-                    let event = Event::default().event("recarregar").data("{}");
-                    return Some((Ok(event), (changes, closing, true)));
-                };
-                if *change.tenant() != tenant {
-                    continue;
+    first
+}
+
+/// One open link page's stream.
+struct Watch {
+    changes: broadcast::Receiver<Change>,
+    closing: watch::Receiver<bool>,
+    deadline: tokio::time::Instant,
+    panel: Shared,
+    token: String,
+    tenant: TenantId,
+    done: bool,
+}
+
+impl Watch {
+    /// The next event for the page; `None` ends the stream.
+    async fn next(&mut self) -> Option<Event> {
+        if self.done {
+            return None;
+        }
+        let expired = Event::default().event("expirado").data("{}");
+        loop {
+            let change = tokio::select! {
+                change = self.changes.recv() => Some(change),
+                _ = tokio::time::sleep(RECHECK) => None,
+                _ = tokio::time::sleep_until(self.deadline) => {
+                    self.done = true;
+                    return Some(expired);
                 }
-                let (event, last) = live_event(&change);
-                return Some((Ok(event), (changes, closing, last)));
+                _ = self.closing.wait_for(|c| *c) => return None,
+            };
+            if find(&self.panel, &self.token).is_none() {
+                self.done = true;
+                return Some(expired);
+            }
+            match change {
+                None => continue,
+                Some(Err(RecvError::Lagged(_))) => {
+                    self.done = true;
+                    return Some(Event::default().event("recarregar").data("{}"));
+                }
+                Some(Err(RecvError::Closed)) => return None,
+                Some(Ok(change)) if *change.tenant() == self.tenant => {
+                    let (event, last) = live_event(&change);
+                    self.done = last;
+                    return Some(event);
+                }
+                Some(Ok(_)) => continue,
             }
         }
-    });
-    let first = futures_util::stream::iter(first.into_iter().map(Ok));
-    Ok(Sse::new(first.chain(stream)).keep_alive(KeepAlive::default()))
+    }
 }
 
 /// The event for one of the link's tenant's changes, and whether it is the last.

@@ -55,7 +55,7 @@ fn render(panel: &Shared, status: StatusCode, error: Option<&str>, phone: &str) 
          <p class=\"muted\">A senha é a que gerou com <code>orbitbot panel-password</code>.</p>",
         html::esc(phone)
     );
-    let cookie = auth::set_cookie(&panel.settings, auth::PRE_COOKIE, &pre, auth::session_age());
+    let cookie = auth::set_cookie(&panel.settings, auth::PRE_COOKIE, &pre, false);
     (
         status,
         [(header::SET_COOKIE, cookie)],
@@ -78,13 +78,8 @@ pub async fn submit(
     let checked = {
         let panel = panel.clone();
         let (phone, password) = (login.telefone.clone(), login.senha);
-        let address = address.ip().to_string();
-        tokio::task::spawn_blocking(move || {
-            panel
-                .logins
-                .login(&panel.settings, &phone, &password, &address)
-        })
-        .await
+        tokio::task::spawn_blocking(move || panel.logins.login(&panel.settings, &phone, &password))
+            .await
     };
     let outcome = match &checked {
         Ok(Ok(_)) => "ok".to_owned(),
@@ -97,8 +92,8 @@ pub async fn submit(
             info!(address = %address.ip(), "panel login");
             let settings = &panel.settings;
             let cookies = [
-                auth::set_cookie(settings, auth::COOKIE, &session, auth::session_age()),
-                auth::set_cookie(settings, auth::PRE_COOKIE, "", std::time::Duration::ZERO),
+                auth::set_cookie(settings, auth::COOKIE, &session, false),
+                auth::set_cookie(settings, auth::PRE_COOKIE, "", true),
             ];
             let mut response = Redirect::to("/clientes").into_response();
             for cookie in cookies {
@@ -109,7 +104,11 @@ pub async fn submit(
             response
         }
         Ok(Err(e)) => {
-            warn!(address = %address.ip(), error = %e, "panel login refused");
+            let reason = match e {
+                auth::LoginError::Wrong => "wrong phone or password",
+                auth::LoginError::Locked(_) => "phone locked after failures",
+            };
+            warn!(address = %address.ip(), reason, "panel login refused");
             let text = e.to_string();
             render(
                 &panel,
@@ -147,6 +146,6 @@ pub async fn logout(
 ) -> Result<Response, super::html::Problem> {
     operator.check(&form.csrf)?;
     panel.logins.logout(&operator);
-    let gone = auth::set_cookie(&panel.settings, auth::COOKIE, "", std::time::Duration::ZERO);
+    let gone = auth::set_cookie(&panel.settings, auth::COOKIE, "", true);
     Ok(([(header::SET_COOKIE, gone)], Redirect::to("/entrar")).into_response())
 }

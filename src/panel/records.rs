@@ -15,6 +15,9 @@ use crate::store::{HistoryEntry, LogRecord};
 const LOG_SCAN: usize = 5_000;
 /// Log records shown at most.
 const LOG_SHOWN: usize = 300;
+/// What a contact that is no phone gets.
+const WRONG_CONTACT: &str =
+    "Contato inválido: escreva o telefone com DDI e DDD (ex.: 5511988887777).";
 /// Messages per history page.
 const PAGE: usize = 50;
 /// Recent messages looked through for the contact list.
@@ -105,6 +108,8 @@ pub async fn history(
         }
     }
     let chat = chat_of(&choice.contato);
+    let wrong = chat.as_ref().is_some_and(Option::is_none);
+    let chat = chat.flatten();
     let page = choice
         .pagina
         .trim()
@@ -112,9 +117,12 @@ pub async fn history(
         .unwrap_or(1)
         .clamp(1, 100_000);
     let skip = (page - 1).saturating_mul(PAGE);
-    let entries = db
-        .history_page(chat.as_deref(), skip, PAGE + 1)
-        .map_err(|e| html::not_found(&e.user_message()))?;
+    let entries = match wrong {
+        true => Vec::new(),
+        false => db
+            .history_page(chat.as_deref(), skip, PAGE + 1)
+            .map_err(|e| html::not_found(&e.user_message()))?,
+    };
     let more = entries.len() > PAGE;
     let tz = &panel.admin.config.admin.timezone;
     let rows: String = entries
@@ -158,9 +166,14 @@ pub async fn history(
          <input name=\"contato\" inputmode=\"tel\" \
          value=\"{}\"></label> <button>Ver</button></form>\
          <p class=\"muted\">Contatos recentes: {contact_links}</p>\
-         <h2>{} · página {page}</h2><table>{rows}</table><p>{pager}</p>",
+         <h2>{} · página {page}</h2>{table}<p>{pager}</p>",
         html::esc(&choice.contato),
         html::esc(&title),
+        table = match (wrong, rows.is_empty()) {
+            (true, _) => format!("<div class=\"note bad\">{WRONG_CONTACT}</div>"),
+            (false, true) => "<p class=\"muted\">Nenhuma mensagem.</p>".to_owned(),
+            (false, false) => format!("<table>{rows}</table>"),
+        },
     );
     Ok(html::page("Histórico", Some(&operator), &body).into_response())
 }
@@ -175,16 +188,21 @@ pub(super) fn log_row(r: &LogRecord, tz: &jiff::tz::TimeZone) -> String {
     )
 }
 
-/// The chat a typed contact means: a phone, or an address as stored.
-fn chat_of(typed: &str) -> Option<String> {
+/// The chat a typed contact means: `None` for all, `Some(None)` for one that is no
+/// phone or chat address.
+fn chat_of(typed: &str) -> Option<Option<String>> {
     let typed = typed.trim();
     if typed.is_empty() {
         return None;
     }
     if let Ok(phone) = crate::chat::PhoneNumber::parse(typed) {
-        return Some(phone.chat_id().to_string());
+        return Some(Some(phone.chat_id().to_string()));
     }
-    Some(typed.to_owned())
+    Some(
+        crate::chat::ChatId::parse(typed)
+            .ok()
+            .map(|c| c.to_string()),
+    )
 }
 
 fn message_row(e: &HistoryEntry, tz: &jiff::tz::TimeZone) -> String {

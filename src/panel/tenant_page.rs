@@ -282,7 +282,7 @@ fn settings(op: &Operator, url: &str, db: &TenantDb) -> Result<String, StoreErro
          <input type=\"hidden\" name=\"acao\" value=\"config\">\
          <label>Chave (grupos, horario, ausencia, saudacao, idioma, transcricao.eco, \
          ia.tokens_dia, comando.&lt;nome&gt;)<br><input name=\"chave\" required></label><br>\
-         <label>Valor (vazio ou \"padrao\" volta ao padrão)<br>\
+         <label>Valor (vazio mostra o atual; \"padrao\" volta ao padrão)<br>\
          <textarea name=\"valor\" rows=\"2\" cols=\"40\"></textarea></label><br>\
          <button>Salvar</button></form></div>",
         html::csrf_field(op)

@@ -15,6 +15,7 @@ use super::auth::Operator;
 use super::board::Change;
 use super::html::Problem;
 use super::{Shared, html};
+use crate::chat::PhoneNumber;
 use crate::tenant::TenantRecord;
 
 /// The new-tenant form as posted.
@@ -52,7 +53,7 @@ pub async fn list(State(panel): State<Shared>, operator: Operator) -> Result<Res
          <th>Número</th><th class=\"hide-phone\">Fila</th></tr></thead>\
          <tbody>{rows}</tbody></table>\
          <h2>Novo cliente</h2><form class=\"box\" method=\"post\" action=\"/clientes/novo\">{csrf}\
-         <label>Nome (letras minúsculas, números e hífen)<br>\
+         <label>Nome (2 a 32: letras minúsculas sem acento, números, - ou _)<br>\
          <input name=\"nome\" required placeholder=\"loja-da-ana\"></label><br>\
          <label>Telefone do cliente (opcional, para código de pareamento)<br>\
          <input name=\"telefone\" inputmode=\"tel\"></label><br><button>Criar</button>\
@@ -93,9 +94,14 @@ pub async fn create(
     Form(form): Form<NewTenant>,
 ) -> Result<Response, Problem> {
     operator.check(&form.csrf)?;
-    let mut words = vec!["novo", form.nome.trim()];
-    words.extend(form.telefone.split_whitespace());
-    let notes = panel.run(&operator, &words).await;
+    let (name, phone) = (form.nome.trim(), form.telefone.trim());
+    let notes = if name.contains(char::is_whitespace) {
+        vec!["O nome do cliente é uma palavra só, sem espaços (ex.: loja-da-ana).".to_owned()]
+    } else if let Some(Err(e)) = (!phone.is_empty()).then(|| PhoneNumber::parse(phone)) {
+        vec![format!("Telefone do cliente: {e}")]
+    } else {
+        panel.run(&operator, &["novo", name, phone]).await
+    };
     panel.logins.tell(&operator, notes);
     Ok(Redirect::to("/clientes").into_response())
 }

@@ -451,17 +451,127 @@ async fn stopping_removing_and_restoring_ask_first() {
     let list = site.get("/clientes", Some(&login)).await;
     assert!(list.body.contains("loja-da-ana removido"), "{}", list.body);
 
-    // Restoring without a file named is not an action: nothing is replaced.
+    // Restoring needs one of the tenant's own archives, named: nothing is replaced.
     site.desk.add("loja-do-beto");
-    let vague = [
-        ("csrf", login.csrf.as_str()),
-        ("acao", "restaurar"),
-        ("confirmar", "sim"),
+    for file in ["", "x", "../loja-da-ana/20260101T000000Z.tar.zst"] {
+        let vague = [
+            ("csrf", login.csrf.as_str()),
+            ("acao", "restaurar"),
+            ("arquivo", file),
+            ("confirmar", "sim"),
+        ];
+        let got = site
+            .post("/clientes/loja-do-beto/acao", &login.cookie, &vague)
+            .await;
+        assert_eq!(got.location(), "/clientes/loja-do-beto", "{file:?}");
+        let page = site.get("/clientes/loja-do-beto", Some(&login)).await;
+        assert!(page.body.contains("Backup não encontrado"), "{file:?}");
+    }
+    let ask = "/clientes/loja-do-beto/confirmar?acao=restaurar&arquivo=..%2F..%2Fetc%2Fpasswd";
+    let page = site.get(ask, Some(&login)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains("passwd"), "{}", page.body);
+    site.close().await;
+}
+
+#[tokio::test]
+async fn each_field_keeps_to_its_place_and_forms_from_other_sites_are_refused() {
+    let site = Site::start().await;
+    site.desk.add("loja-da-ana");
+    let login = site.login().await;
+    let url = "/clientes/loja-da-ana/acao";
+    let csrf = login.csrf.as_str();
+    let note = |page: Got| {
+        let at = page.body.find("class=\"note\"").expect("a note");
+        page.body[at..].split("</div>").next().unwrap().to_owned()
+    };
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[
+                ("acao", "negar"),
+                ("item", "ia 5511977776666"),
+                ("contato", ""),
+            ],
+            "palavra só",
+        ),
+        (
+            &[
+                ("acao", "config"),
+                ("chave", "ausencia Fechado hoje"),
+                ("valor", ""),
+            ],
+            "palavra só",
+        ),
+        (
+            &[("acao", "config"), ("chave", ""), ("valor", "x")],
+            "Preencha o campo",
+        ),
+        (&[("acao", "persona"), ("valor", "  ")], "Preencha o campo"),
     ];
+    for (fields, said) in cases {
+        let mut form = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        let got = site.post(url, &login.cookie, &form).await;
+        assert_eq!(got.location(), "/clientes/loja-da-ana");
+        let page = site.get("/clientes/loja-da-ana", Some(&login)).await;
+        assert!(note(page).contains(said), "{fields:?}");
+    }
+    assert!(site.desk.settings("loja-da-ana").is_empty());
+    assert!(
+        site.desk
+            .store
+            .control()
+            .permissions(&tid("loja-da-ana"))
+            .unwrap()
+            .is_empty()
+    );
+
+    // A form posted from another site is refused even with a good token.
+    let change = [
+        ("csrf", csrf),
+        ("acao", "config"),
+        ("chave", "grupos"),
+        ("valor", "todos"),
+    ];
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let got = site
+            .http
+            .post(format!("{}{url}", site.base))
+            .header("cookie", &login.cookie)
+            .header(header, value)
+            .form(&change)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::FORBIDDEN, "{header}");
+    }
+    assert!(site.desk.settings("loja-da-ana").is_empty());
     let got = site
-        .post("/clientes/loja-do-beto/acao", &login.cookie, &vague)
+        .http
+        .post(format!("{}{url}", site.base))
+        .header("cookie", &login.cookie)
+        .header("origin", &site.base)
+        .form(&change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::SEE_OTHER, "our own origin");
+    assert_eq!(site.desk.settings("loja-da-ana").len(), 1);
+
+    // Wrong addresses and contacts get pt-BR answers too.
+    let missing = site.get("/nada", Some(&login)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Página não encontrada"));
+    let odd = site
+        .get(
+            "/clientes/loja-da-ana/historico?contato=%22%3E%3Cx",
+            Some(&login),
+        )
         .await;
-    assert_eq!(got.status, StatusCode::NOT_FOUND);
+    assert!(odd.body.contains("Contato inválido"), "{}", odd.body);
     site.close().await;
 }
 
@@ -494,8 +604,27 @@ async fn a_live_link_shows_one_tenants_current_qr_until_revoked_or_linked() {
     board.on_event(&qr("loja-da-ana", "codigo-da-ana-2", 2));
     assert_eq!(site.qr(&png).await.as_deref(), Some("codigo-da-ana-2"));
 
-    // A new link revokes the old one entirely.
+    // A new link revokes the old one entirely, open pages included.
+    let open = {
+        let (http, url) = (site.http.clone(), format!("{}{events}", site.base));
+        tokio::spawn(async move {
+            let mut response = http.get(url).send().await.unwrap();
+            let mut seen = String::new();
+            while let Ok(Ok(Some(chunk))) =
+                tokio::time::timeout(Duration::from_secs(15), response.chunk()).await
+            {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains("expirado") {
+                    break;
+                }
+            }
+            seen
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let newer = token_of(&site.desk.say("!link loja-da-ana").await);
+    let seen = open.await.unwrap();
+    assert!(seen.contains("event: expirado"), "{seen}");
     assert_ne!(newer, token);
     for path in [format!("/l/{token}"), png.clone(), events.clone()] {
         let got = site.get(&path, None).await;
@@ -536,7 +665,7 @@ async fn a_live_link_shows_one_tenants_current_qr_until_revoked_or_linked() {
 
     // Expired, made up or malformed tokens open nothing.
     let (expired, _) =
-        links::create(&site.desk.store, &tid("loja-do-beto"), Duration::ZERO).unwrap();
+        links::create(&site.desk.store, &tid("loja-do-beto"), Duration::ZERO, None).unwrap();
     let made_up = "A".repeat(43);
     for bad in [
         expired.as_str(),
