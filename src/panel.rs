@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
@@ -185,8 +185,27 @@ fn asset(text: &'static str, kind: &'static str) -> Response {
     response
 }
 
-/// Headers every answer carries: no caching, no framing, the content policy.
-async fn guard_headers(mut response: Response) -> Response {
+/// Headers every answer carries: no caching, no framing, the content policy. A
+/// request the framework could not read (a form that is no form, a wrong method)
+/// gets a pt-BR page instead of its English text.
+async fn guard_headers(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    let mut response = match response.status() {
+        StatusCode::BAD_REQUEST
+        | StatusCode::METHOD_NOT_ALLOWED
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE
+        | StatusCode::UNPROCESSABLE_ENTITY
+            if plain =>
+        {
+            let status = response.status();
+            let page = html::refused("Pedido inválido: use os formulários do painel.");
+            (status, page).into_response()
+        }
+        _ => response,
+    };
     let headers = response.headers_mut();
     let set = [
         (header::CACHE_CONTROL, "no-store"),

@@ -177,7 +177,7 @@ fn command(form: &ActionForm, tenant: &str) -> Result<Vec<String>, Unfit> {
         "persona" => words.push(filled("Persona", &form.valor)?),
         "permitir" | "negar" => {
             words.push(one_word("Comando ou recurso", &form.item)?);
-            words.push(form.contato.trim().to_owned());
+            words.push(contact(&form.contato)?);
         }
         "config" => {
             words.push(one_word("Chave", &form.chave)?);
@@ -186,6 +186,16 @@ fn command(form: &ActionForm, tenant: &str) -> Result<Vec<String>, Unfit> {
         _ => return Err(Unfit::Unknown),
     }
     Ok(words)
+}
+
+/// The optional contact field: empty, a phone or a chat address.
+fn contact(value: &str) -> Result<String, Unfit> {
+    let text = value.trim();
+    let phone = crate::chat::PhoneNumber::parse(text).is_ok();
+    if text.is_empty() || phone || crate::chat::ChatId::parse(text).is_ok() {
+        return Ok(text.to_owned());
+    }
+    Err(Unfit::Field(super::records::WRONG_CONTACT.to_owned()))
 }
 
 /// A field that must hold something.

@@ -16,7 +16,7 @@ const LOG_SCAN: usize = 5_000;
 /// Log records shown at most.
 const LOG_SHOWN: usize = 300;
 /// What a contact that is no phone gets.
-const WRONG_CONTACT: &str =
+pub(super) const WRONG_CONTACT: &str =
     "Contato inválido: escreva o telefone com DDI e DDD (ex.: 5511988887777).";
 /// Messages per history page.
 const PAGE: usize = 50;

@@ -83,14 +83,24 @@ fn body(
              class=\"danger\">{label}</button></a>"
         )
     };
+    // The buttons that fit the state when the page was made.
+    let startable = state.is_terminal() || state == SessionState::Conflict;
     let actions = [
-        html::action(op, &url, &[("acao", "iniciar")], "Iniciar"),
-        confirm("parar", "Parar"),
-        html::action(op, &url, &[("acao", "link")], "Link do QR"),
-        html::action(op, &url, &[("acao", "backup")], "Backup agora"),
-        confirm("remover", "Remover"),
+        startable.then(|| html::action(op, &url, &[("acao", "iniciar")], "Iniciar")),
+        (state != SessionState::Stopped).then(|| confirm("parar", "Parar")),
+        (state != SessionState::Online)
+            .then(|| html::action(op, &url, &[("acao", "link")], "Link do QR")),
+        Some(html::action(
+            op,
+            &url,
+            &[("acao", "backup")],
+            "Backup agora",
+        )),
+        Some(confirm("remover", "Remover")),
     ]
-    .join("");
+    .into_iter()
+    .flatten()
+    .collect::<String>();
     Ok(format!(
         "{notes}<h1>{name}</h1><div class=\"box\"><p class=\"big\">{state_label}</p>\
          <p>Número: <span data-phone-of=\"{name}\">{phone}</span> · desde {since}<br>\

@@ -485,7 +485,11 @@ async fn each_field_keeps_to_its_place_and_forms_from_other_sites_are_refused() 
         let at = page.body.find("class=\"note\"").expect("a note");
         page.body[at..].split("</div>").next().unwrap().to_owned()
     };
-    let cases: [(&[(&str, &str)], &str); 4] = [
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (
+            &[("acao", "permitir"), ("item", "ia"), ("contato", "abc")],
+            "Contato inválido",
+        ),
         (
             &[
                 ("acao", "negar"),
@@ -565,6 +569,22 @@ async fn each_field_keeps_to_its_place_and_forms_from_other_sites_are_refused() 
     let missing = site.get("/nada", Some(&login)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Página não encontrada"));
+    let wrong_method = site.get("/sair", Some(&login)).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        wrong_method.body.contains("Pedido inválido"),
+        "{}",
+        wrong_method.body
+    );
+    let json = site
+        .http
+        .post(format!("{}/entrar", site.base))
+        .json(&serde_json::json!({"telefone": OPERATOR}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(json.text().await.unwrap().contains("Pedido inválido"));
     let odd = site
         .get(
             "/clientes/loja-da-ana/historico?contato=%22%3E%3Cx",
