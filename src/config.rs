@@ -494,10 +494,15 @@ impl Check<'_> {
             return self.fail("[[panel.users]]", msg);
         }
         let base_url = self.http_url("[panel] base_url", &raw.base_url)?;
-        if base_url.path() != "/" || base_url.query().is_some() {
+        let extra = base_url.path() != "/"
+            || base_url.query().is_some()
+            || base_url.fragment().is_some()
+            || !base_url.username().is_empty()
+            || base_url.password().is_some();
+        if extra {
             let msg = format!(
-                "\"{}\" tem caminho; use só a origem (ex.: \"https://painel.exemplo.com\"): \
-                 o painel fica na raiz do endereço",
+                "\"{}\" não é só a origem; use esquema, servidor e porta \
+                 (ex.: \"https://painel.exemplo.com\"): o painel fica na raiz do endereço",
                 raw.base_url
             );
             return self.fail("[panel] base_url", msg);

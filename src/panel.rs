@@ -153,11 +153,13 @@ fn crossed(panel: &Panel, headers: &axum::http::HeaderMap) -> bool {
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    if text(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
+    let site = text(header::HeaderName::from_static("sec-fetch-site"));
+    if matches!(site, Some("cross-site" | "same-site")) {
         return true;
     }
-    // NOTE: "null" carries no site; the CSRF token decides for it.
-    let Some(origin) = text(header::ORIGIN).filter(|o| *o != "null") else {
+    // Our pages send their origin (referrer policy same-origin); "null" comes from a
+    // sandboxed or redirected form, never from them.
+    let Some(origin) = text(header::ORIGIN) else {
         return false;
     };
     let ours = panel.settings.base_url.origin().ascii_serialization();
@@ -196,6 +198,7 @@ async fn guard_headers(response: Response) -> Response {
     let mut response = match response.status() {
         StatusCode::BAD_REQUEST
         | StatusCode::METHOD_NOT_ALLOWED
+        | StatusCode::PAYLOAD_TOO_LARGE
         | StatusCode::UNSUPPORTED_MEDIA_TYPE
         | StatusCode::UNPROCESSABLE_ENTITY
             if plain =>

@@ -45,7 +45,7 @@ const INTERNAL: &str = "Erro interno";
 pub(crate) struct Desk {
     pub(crate) root: tempfile::TempDir,
     pub(crate) store: Arc<Store>,
-    sessions: Arc<Sessions>,
+    pub(crate) sessions: Arc<Sessions>,
     pipeline: Arc<Pipeline>,
     pub(crate) admin: Arc<Admin>,
     drain: tokio::task::JoinHandle<()>,

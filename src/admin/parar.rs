@@ -24,6 +24,8 @@ async fn run(admin: &Admin, inv: &Invocation) -> Answer {
     let (record, _) = existing(admin, &id)?;
     admin.delivery.cancel(&id);
     admin.sessions.stop(&id).await;
+    // The operator stopped it: a live link must not start it again.
+    crate::panel::links::revoke(&admin.store, &id)?;
     if !record.state.is_terminal() || record.state == SessionState::Failed {
         let now = crate::clock::now_ms();
         admin

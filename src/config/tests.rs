@@ -238,7 +238,9 @@ fn panel_users_are_operators_listed_once() {
         "base_url = \"https://x/sub\"",
     );
     let e = load_text(dir.path(), &path).unwrap_err().to_string();
-    assert!(e.contains("tem caminho"), "{e}");
+    assert!(e.contains("não é só a origem"), "{e}");
+    let login = right.replace("http://127.0.0.1:8080\"\n[[", "https://u:p@x\"\n[[");
+    assert!(load_text(dir.path(), &login).is_err());
 }
 
 #[test]

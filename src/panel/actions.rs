@@ -19,6 +19,9 @@ use super::{Shared, html};
 const UNKNOWN: &str = "Ação desconhecida.";
 const NO_BACKUP: &str = "Backup não encontrado para este cliente.";
 
+/// The longest persona text (as the chat's `!persona` takes).
+const PERSONA_MAX: usize = 2_000;
+
 /// Bytes read at a time while a backup downloads.
 const CHUNK: usize = 256 * 1024;
 
@@ -174,7 +177,14 @@ fn command(form: &ActionForm, tenant: &str) -> Result<Vec<String>, Unfit> {
             }
             words.extend([file.to_owned(), "substituir".to_owned()]);
         }
-        "persona" => words.push(filled("Persona", &form.valor)?),
+        "persona" => {
+            let text = filled("Persona", &form.valor)?;
+            if text.chars().count() > PERSONA_MAX {
+                let why = format!("A persona pode ter no máximo {PERSONA_MAX} caracteres.");
+                return Err(Unfit::Field(why));
+            }
+            words.push(text);
+        }
         "permitir" | "negar" => {
             words.push(one_word("Comando ou recurso", &form.item)?);
             words.push(contact(&form.contato)?);

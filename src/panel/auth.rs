@@ -131,6 +131,14 @@ impl Logins {
         })
     }
 
+    /// Whether the operator's session is still open (not logged out, not idle).
+    pub fn alive(&self, operator: &Operator) -> bool {
+        let now = crate::clock::now_ms();
+        let sessions = self.sessions();
+        let session = sessions.get(&token::digest(&operator.token));
+        session.is_some_and(|s| !idle(s, now))
+    }
+
     /// Ends a session.
     pub fn logout(&self, operator: &Operator) {
         self.sessions().remove(&token::digest(&operator.token));

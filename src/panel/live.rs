@@ -68,7 +68,7 @@ pub async fn page(State(panel): State<Shared>, Path(token): Path<String>) -> Res
             "",
         ),
     };
-    let stopped = state.is_none_or(SessionState::is_terminal) && code.is_none();
+    let stopped = state_of(&panel, &link.tenant) == Some(SessionState::QrExpired);
     let tz = &panel.admin.config.admin.timezone;
     let until = crate::clock::local_time(link.expires_ms, tz);
     let body = format!(
@@ -122,8 +122,9 @@ pub async fn again(State(panel): State<Shared>, Path(token): Path<String>) -> Re
     let Some(link) = find(&panel, &token).filter(|l| !l.linked) else {
         return gone();
     };
-    let running = panel.admin.sessions.state(&link.tenant);
-    if running.is_none_or(SessionState::is_terminal) {
+    // Only an attempt that ran out starts again from here: a stop, a failure or a
+    // logout is the operator's to undo.
+    if state_of(&panel, &link.tenant) == Some(SessionState::QrExpired) {
         info!(tenant = %link.tenant, "live link: new linking attempt");
         if let Some(chat) = &link.operator {
             panel.admin.delivery.begin_link(&link.tenant, chat);
@@ -165,16 +166,21 @@ pub async fn events(
     Ok(Sse::new(first.chain(stream)).keep_alive(KeepAlive::default()))
 }
 
-/// What the page may have missed between its rendering and its stream: the state
-/// now (as stored when no session runs) and the current code.
-fn missed(panel: &Shared, link: &Link) -> Vec<Event> {
-    let tenant = link.tenant.clone();
+/// The tenant's state: its session's, or as stored when no session runs.
+fn state_of(panel: &Shared, tenant: &TenantId) -> Option<SessionState> {
     let stored = || {
-        let record = panel.admin.store.control().tenant(&tenant).ok().flatten();
+        let record = panel.admin.store.control().tenant(tenant).ok().flatten();
         record.map(|r| r.state)
     };
+    panel.admin.sessions.state(tenant).or_else(stored)
+}
+
+/// What the page may have missed between its rendering and its stream: the state
+/// now and the current code.
+fn missed(panel: &Shared, link: &Link) -> Vec<Event> {
+    let tenant = link.tenant.clone();
     let mut first = Vec::new();
-    if let Some(state) = panel.admin.sessions.state(&tenant).or_else(stored) {
+    if let Some(state) = state_of(panel, &tenant) {
         let tenant = tenant.clone();
         first.push(live_event(&Change::State { tenant, state }).0);
     }

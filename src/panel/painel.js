@@ -45,10 +45,14 @@
     });
     source.addEventListener("estado", function (e) {
       var d = JSON.parse(e.data);
-      if (d.ended) {
+      if (d.state === "qr_expired") {
         img.hidden = true;
         status.textContent = "";
         again.hidden = false;
+      } else if (d.ended) {
+        img.hidden = true;
+        again.hidden = true;
+        status.textContent = "A conexão foi interrompida. Fale com quem te enviou o link.";
       } else if (d.state === "syncing") {
         img.hidden = true;
         status.textContent = "QR lido! Conectando…";

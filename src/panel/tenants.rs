@@ -18,6 +18,9 @@ use super::{Shared, html};
 use crate::chat::PhoneNumber;
 use crate::tenant::TenantRecord;
 
+/// How often an open tenant list checks that its login is still alive.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The new-tenant form as posted.
 #[derive(Debug, Deserialize)]
 pub struct NewTenant {
@@ -95,10 +98,12 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     operator.check(&form.csrf)?;
     let (name, phone) = (form.nome.trim(), form.telefone.trim());
-    let notes = if name.contains(char::is_whitespace) {
+    let notes = if name.is_empty() {
+        vec!["Preencha o campo \"Nome\" (ex.: loja-da-ana).".to_owned()]
+    } else if name.contains(char::is_whitespace) {
         vec!["O nome do cliente é uma palavra só, sem espaços (ex.: loja-da-ana).".to_owned()]
     } else if let Some(Err(e)) = (!phone.is_empty()).then(|| PhoneNumber::parse(phone)) {
-        vec![format!("Telefone do cliente: {e}")]
+        vec![format!("No campo \"Telefone do cliente\": {e}")]
     } else {
         panel.run(&operator, &["novo", name, phone]).await
     };
@@ -110,7 +115,7 @@ pub async fn create(
 /// (`{"tenant","state","label","phone"}`).
 pub async fn events(
     State(panel): State<Shared>,
-    _: Operator,
+    operator: Operator,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let changes = panel.admin.board.watch();
     let closing = panel.closing();
@@ -130,27 +135,32 @@ pub async fn events(
             })
         })
         .collect();
-    let stream = futures_util::stream::unfold(
-        (changes, closing),
-        |(mut changes, mut closing)| async move {
-            loop {
-                let change = tokio::select! {
-                    change = changes.recv() => change,
-                    _ = closing.wait_for(|c| *c) => return None,
-                };
-                let event = match change {
-                    Ok(change) => state_event(&change),
-                    Err(RecvError::Lagged(_)) => {
-                        Some(Event::default().event("recarregar").data("{}"))
-                    }
-                    Err(RecvError::Closed) => return None,
-                };
-                if let Some(event) = event {
-                    return Some((Ok(event), (changes, closing)));
-                }
+    let watch = (changes, closing, panel, operator);
+    let stream = futures_util::stream::unfold(watch, |mut watch| async move {
+        let (changes, closing, panel, operator) = &mut watch;
+        loop {
+            let change = tokio::select! {
+                change = changes.recv() => Some(change),
+                _ = tokio::time::sleep(RECHECK) => None,
+                _ = closing.wait_for(|c| *c) => return None,
+            };
+            // A session that logged out or went idle stops hearing.
+            if !panel.logins.alive(operator) {
+                return None;
             }
-        },
-    );
+            let event = match change {
+                None => continue,
+                Some(Ok(change)) => state_event(&change),
+                Some(Err(RecvError::Lagged(_))) => {
+                    Some(Event::default().event("recarregar").data("{}"))
+                }
+                Some(Err(RecvError::Closed)) => return None,
+            };
+            if let Some(event) = event {
+                return Some((Ok(event), watch));
+            }
+        }
+    });
     let first = futures_util::stream::iter(first.into_iter().map(Ok));
     Sse::new(first.chain(stream)).keep_alive(KeepAlive::default())
 }

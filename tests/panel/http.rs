@@ -485,7 +485,9 @@ async fn each_field_keeps_to_its_place_and_forms_from_other_sites_are_refused() 
         let at = page.body.find("class=\"note\"").expect("a note");
         page.body[at..].split("</div>").next().unwrap().to_owned()
     };
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let long = "a".repeat(2_001);
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("acao", "persona"), ("valor", &long)], "no máximo 2000"),
         (
             &[("acao", "permitir"), ("item", "ia"), ("contato", "abc")],
             "Contato inválido",
@@ -539,7 +541,9 @@ async fn each_field_keeps_to_its_place_and_forms_from_other_sites_are_refused() 
     ];
     for (header, value) in [
         ("origin", "https://evil.example"),
+        ("origin", "null"),
         ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
     ] {
         let got = site
             .http
@@ -697,6 +701,80 @@ async fn a_live_link_shows_one_tenants_current_qr_until_revoked_or_linked() {
         assert_eq!(got.status, StatusCode::NOT_FOUND, "{bad}");
         assert!(got.body.contains("expirou ou foi substituído"), "{bad}");
     }
+    site.close().await;
+}
+
+#[tokio::test]
+async fn a_stop_by_the_operator_wins_over_an_open_link() {
+    let site = Site::start().await;
+    let ana = site.desk.add("loja-da-ana");
+    let control = site.desk.store.control();
+    let now = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap();
+    let ttl = Duration::from_secs(60);
+    let (token, _) = links::create(&site.desk.store, &ana, ttl, None).unwrap();
+    control.set_state(&ana, SessionState::Stopped, now).unwrap();
+    let again = format!("/l/{token}/novo");
+    let got = site.post(&again, "", &[]).await;
+    assert_eq!(got.location(), format!("/l/{token}"));
+    assert_eq!(
+        site.desk.sessions.state(&ana),
+        None,
+        "a stopped tenant stays stopped"
+    );
+    let page = site.get(&format!("/l/{token}"), None).await;
+    assert!(
+        !page.body.contains("id=\"again\">"),
+        "no new-QR button for a stop"
+    );
+
+    control
+        .set_state(&ana, SessionState::QrExpired, now)
+        .unwrap();
+    let page = site.get(&format!("/l/{token}"), None).await;
+    assert!(
+        page.body.contains("id=\"again\">"),
+        "the button after an attempt ran out"
+    );
+    site.post(&again, "", &[]).await;
+    assert!(
+        site.desk.sessions.state(&ana).is_some(),
+        "a new attempt started"
+    );
+
+    // `!parar` revokes the tenant's link.
+    site.desk.say("!parar loja-da-ana").await;
+    let got = site.get(&format!("/l/{token}"), None).await;
+    assert_eq!(got.status, StatusCode::NOT_FOUND);
+    site.close().await;
+}
+
+#[tokio::test]
+async fn the_live_list_stops_when_its_login_ends() {
+    let site = Site::start().await;
+    let login = site.login().await;
+    let open = {
+        let request = site
+            .http
+            .get(format!("{}/eventos", site.base))
+            .header("cookie", &login.cookie);
+        tokio::spawn(async move {
+            let mut response = request.send().await.unwrap();
+            let started = std::time::Instant::now();
+            let limit = Duration::from_secs(20);
+            while let Ok(Ok(Some(_))) = tokio::time::timeout(limit, response.chunk()).await {}
+            started.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = site
+        .post("/sair", &login.cookie, &[("csrf", &login.csrf)])
+        .await;
+    assert_eq!(got.location(), "/entrar");
+    let lasted = open.await.unwrap();
+    assert!(
+        lasted < Duration::from_secs(15),
+        "the stream ended: {lasted:?}"
+    );
     site.close().await;
 }
 
