@@ -142,13 +142,7 @@ impl Alerts {
         };
         let lines: Vec<String> = tenants
             .iter()
-            .map(|t| {
-                format!(
-                    "• {} — {}",
-                    t.id,
-                    admin.sessions.state(&t.id).unwrap_or(t.state).label()
-                )
-            })
+            .map(|t| format!("• {} — {}", t.id, admin.sessions.current(t).label()))
             .collect();
         // NOTE: a first start (no tenant yet) is no restart worth an alert.
         if !lines.is_empty() {

@@ -95,7 +95,7 @@ fn overview(admin: &Admin) -> Answer {
 /// `loja — online (+5511…) · há 2 h 5 min · fila 0 · hoje 12 msgs`.
 fn summary(admin: &Admin, record: &TenantRecord) -> Result<String, super::registry::CommandError> {
     let id = &record.id;
-    let state = admin.sessions.state(id).unwrap_or(record.state);
+    let state = admin.sessions.current(record);
     let mut parts = vec![format!("{id} — {}", state.label())];
     if let Some(phone) = &record.phone {
         parts[0].push_str(&format!(" (+{phone})"));

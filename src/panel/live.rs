@@ -168,11 +168,8 @@ pub async fn events(
 
 /// The tenant's state: its session's, or as stored when no session runs.
 fn state_of(panel: &Shared, tenant: &TenantId) -> Option<SessionState> {
-    let stored = || {
-        let record = panel.admin.store.control().tenant(tenant).ok().flatten();
-        record.map(|r| r.state)
-    };
-    panel.admin.sessions.state(tenant).or_else(stored)
+    let record = panel.admin.store.control().tenant(tenant).ok().flatten();
+    record.map(|r| panel.admin.sessions.current(&r))
 }
 
 /// What the page may have missed between its rendering and its stream: the state

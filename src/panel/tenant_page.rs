@@ -65,7 +65,7 @@ fn body(
 ) -> Result<String, StoreError> {
     let admin = &panel.admin;
     let name = id.as_str();
-    let state = admin.sessions.state(id).unwrap_or(record.state);
+    let state = admin.sessions.current(record);
     let phone = record
         .phone
         .as_deref()

@@ -72,11 +72,7 @@ pub async fn list(State(panel): State<Shared>, operator: Operator) -> Result<Res
 
 fn row(panel: &Shared, record: &TenantRecord) -> String {
     let id = record.id.as_str();
-    let state = panel
-        .admin
-        .sessions
-        .state(&record.id)
-        .unwrap_or(record.state);
+    let state = panel.admin.sessions.current(record);
     let phone = record
         .phone
         .as_deref()
@@ -128,7 +124,7 @@ pub async fn events(
         .unwrap_or_default()
         .into_iter()
         .filter_map(|r| {
-            let state = panel.admin.sessions.state(&r.id).unwrap_or(r.state);
+            let state = panel.admin.sessions.current(&r);
             state_event(&Change::State {
                 tenant: r.id,
                 state,

@@ -13,7 +13,7 @@ use super::supervisor::{Command, SessionEvent, SessionHandle, SessionSpec, spawn
 use crate::bridge::BrowserOptions;
 use crate::config::{Config, Engine};
 use crate::store::{Store, StoreError};
-use crate::tenant::{SessionState, TenantId};
+use crate::tenant::{SessionState, TenantId, TenantRecord};
 
 /// Why sessions cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,11 @@ impl Sessions {
             .get(tenant)
             .filter(|h| h.is_running())
             .map(SessionHandle::state)
+    }
+
+    /// The state to show for a tenant: its running session's, else the one stored.
+    pub fn current(&self, record: &TenantRecord) -> SessionState {
+        self.state(&record.id).unwrap_or(record.state)
     }
 
     /// Messages waiting in a session's send queue.
