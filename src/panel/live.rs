@@ -154,6 +154,7 @@ pub async fn events(
         changes: panel.admin.board.watch(),
         closing: panel.closing(),
         deadline: tokio::time::Instant::now() + Duration::from_millis(left),
+        recheck: tokio::time::interval(RECHECK),
         panel: Arc::clone(&panel),
         token,
         tenant: link.tenant,
@@ -193,6 +194,8 @@ struct Watch {
     changes: broadcast::Receiver<Change>,
     closing: watch::Receiver<bool>,
     deadline: tokio::time::Instant,
+    /// When to check that the link still works, however busy other tenants are.
+    recheck: tokio::time::Interval,
     panel: Shared,
     token: String,
     tenant: TenantId,
@@ -209,13 +212,18 @@ impl Watch {
         loop {
             let change = tokio::select! {
                 change = self.changes.recv() => Some(change),
-                _ = tokio::time::sleep(RECHECK) => None,
+                _ = self.recheck.tick() => None,
                 _ = tokio::time::sleep_until(self.deadline) => {
                     self.done = true;
                     return Some(expired);
                 }
                 _ = self.closing.wait_for(|c| *c) => return None,
             };
+            // Other tenants' changes pass by; the store is read only for this link's
+            // tenant or on the recheck tick.
+            if matches!(&change, Some(Ok(c)) if *c.tenant() != self.tenant) {
+                continue;
+            }
             if find(&self.panel, &self.token).is_none() {
                 self.done = true;
                 return Some(expired);
@@ -227,12 +235,11 @@ impl Watch {
                     return Some(Event::default().event("recarregar").data("{}"));
                 }
                 Some(Err(RecvError::Closed)) => return None,
-                Some(Ok(change)) if *change.tenant() == self.tenant => {
+                Some(Ok(change)) => {
                     let (event, last) = live_event(&change);
                     self.done = last;
                     return Some(event);
                 }
-                Some(Ok(_)) => continue,
             }
         }
     }

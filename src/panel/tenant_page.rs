@@ -10,7 +10,10 @@ use super::html::Problem;
 use super::{Shared, html};
 use crate::admin::Admin;
 use crate::ai::persona::SETTING;
-use crate::store::{Permission, StoreError, TenantDb};
+use crate::store::{LogRecord, Permission, StoreError, TenantDb};
+
+/// A tenant's stored settings, by key.
+type Settings = std::collections::BTreeMap<String, String>;
 use crate::tenant::{SessionState, TenantId, TenantRecord};
 
 /// State changes shown, newest first.
@@ -83,6 +86,8 @@ fn body(
              class=\"danger\">{label}</button></a>"
         )
     };
+    let logs = db.logs(STATE_SCAN)?;
+    let stored = db.settings()?;
     // The buttons that fit the state when the page was made.
     let startable = state.is_terminal() || state == SessionState::Conflict;
     let actions = [
@@ -120,11 +125,11 @@ fn body(
         queue = admin.sessions.queued(id),
         error = html::esc(&error),
         queue_rows = queue(admin, db)?,
-        errors = errors(admin, db)?,
-        states = states(admin, db)?,
-        persona = persona(admin, op, &url, db)?,
+        errors = errors(admin, &logs),
+        states = states(admin, &logs),
+        persona = persona(admin, op, &url, &stored),
         permissions = permissions(admin, op, &url, id)?,
-        settings = settings(op, &url, db)?,
+        settings = settings(op, &url, &stored),
         backups = backups(admin, id),
     ))
 }
@@ -158,27 +163,25 @@ fn queue(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
 }
 
 /// The newest errors and warnings of the tenant's log.
-fn errors(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
+fn errors(admin: &Admin, logs: &[LogRecord]) -> String {
     let tz = &admin.config.admin.timezone;
-    let rows: Vec<String> = db
-        .logs(STATE_SCAN)?
+    let rows: Vec<String> = logs
         .iter()
         .rev()
         .filter(|r| r.level == "ERROR" || r.level == "WARN")
         .take(ERRORS_SHOWN)
         .map(|r| super::records::log_row(r, tz))
         .collect();
-    Ok(match rows.is_empty() {
+    match rows.is_empty() {
         true => "<p class=\"muted\">Nenhum erro recente.</p>".to_owned(),
         false => format!("<table>{}</table>", rows.join("")),
-    })
+    }
 }
 
 /// The newest state changes, from the tenant's log.
-fn states(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
+fn states(admin: &Admin, logs: &[LogRecord]) -> String {
     let tz = &admin.config.admin.timezone;
-    let rows: Vec<String> = db
-        .logs(STATE_SCAN)?
+    let rows: Vec<String> = logs
         .iter()
         .rev()
         .filter(|r| r.message.starts_with("session state"))
@@ -199,14 +202,13 @@ fn states(admin: &Admin, db: &TenantDb) -> Result<String, StoreError> {
         })
         .take(STATE_HISTORY)
         .collect();
-    Ok(match rows.is_empty() {
+    match rows.is_empty() {
         true => "<p class=\"muted\">Nenhuma mudança registrada.</p>".to_owned(),
         false => format!("<table>{}</table>", rows.join("")),
-    })
+    }
 }
 
-fn persona(admin: &Admin, op: &Operator, url: &str, db: &TenantDb) -> Result<String, StoreError> {
-    let stored = db.settings()?;
+fn persona(admin: &Admin, op: &Operator, url: &str, stored: &Settings) -> String {
     let catalog = admin.pipeline.catalog();
     let current = catalog
         .personas()
@@ -218,7 +220,7 @@ fn persona(admin: &Admin, op: &Operator, url: &str, db: &TenantDb) -> Result<Str
         .iter()
         .map(|n| format!("<option>{}</option>", html::esc(n)))
         .collect();
-    Ok(format!(
+    format!(
         "<div class=\"box\"><p>Em uso: {}</p>\
          <form method=\"post\" action=\"{url}\">{csrf}<input type=\"hidden\" name=\"acao\" \
          value=\"persona\"><label>Escolher <select name=\"valor\">{options}</select></label> \
@@ -230,7 +232,7 @@ fn persona(admin: &Admin, op: &Operator, url: &str, db: &TenantDb) -> Result<Str
          </label><br><button>Usar este texto</button></form></div>",
         html::esc(&current),
         csrf = html::csrf_field(op),
-    ))
+    )
 }
 
 fn permissions(
@@ -270,9 +272,8 @@ fn permissions(
     ))
 }
 
-fn settings(op: &Operator, url: &str, db: &TenantDb) -> Result<String, StoreError> {
-    let rows: String = db
-        .settings()?
+fn settings(op: &Operator, url: &str, stored: &Settings) -> String {
+    let rows: String = stored
         .iter()
         .filter(|(key, _)| key.as_str() != SETTING)
         .map(|(key, value)| {
@@ -287,7 +288,7 @@ fn settings(op: &Operator, url: &str, db: &TenantDb) -> Result<String, StoreErro
         true => "<p class=\"muted\">Nenhuma mudança: tudo no padrão.</p>".to_owned(),
         false => format!("<table>{rows}</table>"),
     };
-    Ok(format!(
+    format!(
         "<div class=\"box\">{table}<form method=\"post\" action=\"{url}\">{}\
          <input type=\"hidden\" name=\"acao\" value=\"config\">\
          <label>Chave (grupos, horario, ausencia, saudacao, idioma, transcricao.eco, \
@@ -296,7 +297,7 @@ fn settings(op: &Operator, url: &str, db: &TenantDb) -> Result<String, StoreErro
          <textarea name=\"valor\" rows=\"2\" cols=\"40\"></textarea></label><br>\
          <button>Salvar</button></form></div>",
         html::csrf_field(op)
-    ))
+    )
 }
 
 fn backups(admin: &Admin, id: &TenantId) -> String {
