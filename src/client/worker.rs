@@ -23,8 +23,8 @@ use crate::bridge::event::{BridgeEvent, InboundMessage};
 use crate::session::split::{MAX_MESSAGE_CHARS, part_id, split_message};
 use crate::session::{Command, SendOpts, SessionEvent};
 use crate::store::{
-    Arrival, Completion, HistoryEntry, MediaRef, OutboxEntry, OutboxState, Sighting, StoreError,
-    StoreResult, TenantDb,
+    Arrival, Completion, HistoryEntry, KvWrite, MediaRef, OutboxEntry, OutboxState, Sighting,
+    StoreError, StoreResult, TenantDb,
 };
 use crate::tenant::TenantId;
 
@@ -520,17 +520,33 @@ impl Worker {
                     low_priority: false,
                 };
                 let entry = outbox(&reply, crate::clock::now_ms());
-                let completion = Completion {
-                    done: vec![seq],
-                    replies: vec![entry.clone()],
-                    ..Completion::default()
-                };
-                if let Err(e) = write(&db, move |db| db.complete(&completion)).await {
-                    return error!(error = %e, "voice note reply not queued");
+                if let Err(e) = self.finish(&db, seq, vec![entry], Vec::new()).await {
+                    error!(error = %e, "voice note reply not queued");
                 }
-                self.hand(entry, SendOpts::default());
             }
         }
+    }
+
+    /// Clears journal entry `seq` and queues its replies (with plugin-state writes) in
+    /// one transaction, then hands the replies to the session.
+    async fn finish(
+        &mut self,
+        db: &Arc<TenantDb>,
+        seq: u64,
+        replies: Vec<OutboxEntry>,
+        kv: Vec<KvWrite>,
+    ) -> StoreResult<()> {
+        let completion = Completion {
+            done: vec![seq],
+            replies: replies.clone(),
+            kv,
+            ..Completion::default()
+        };
+        write(db, move |db| db.complete(&completion)).await?;
+        for entry in replies {
+            self.hand(entry, SendOpts::default());
+        }
+        Ok(())
     }
 
     /// Sends the questions that may go now; those settled without the endpoint (the
@@ -585,19 +601,10 @@ impl Worker {
                 outbox(&reply, now)
             })
             .collect();
-        let completion = Completion {
-            done: vec![seq],
-            replies: replies.clone(),
-            kv: settled.kv,
-            ..Completion::default()
-        };
-        let saved = write(db, move |db| db.complete(&completion)).await;
+        let saved = self.finish(db, seq, replies, settled.kv).await;
         self.lane.release(&ask.from);
         if let Err(e) = saved {
             return error!(error = %e, "AI answer not queued; asked again at next start");
-        }
-        for entry in replies {
-            self.hand(entry, SendOpts::default());
         }
         if let Some(notice) = settled.notice {
             self.shared.notify(notice);
