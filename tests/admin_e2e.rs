@@ -20,7 +20,7 @@ pub(crate) const CLIENT_A: &str = "5511999990010";
 const CLIENT_B: &str = "5511999990020";
 pub(crate) const CUSTOMER: &str = "5511999990001";
 
-pub(crate) fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
+fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
     let text = format!(
         "[admin]\noperators = [\"{OPERATOR}\"]\n\
          [whatsapp]\nurl = \"{}\"\nengine = \"simulator\"\nqr_first_s = 4\nqr_next_s = 2\n\
@@ -34,6 +34,17 @@ pub(crate) fn write_config(dir: &Path, net: &Net) -> std::path::PathBuf {
     let path = dir.join("admin.toml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// A simulator with these phones, a temp dir and a config for `run` in it.
+pub(crate) async fn rig(phones: &[&str]) -> (Net, tempfile::TempDir, std::path::PathBuf) {
+    let net = Net::start().await;
+    for phone in phones {
+        net.phone(phone, "x").await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &net);
+    (net, dir, config)
 }
 
 /// The operator's chat: what the admin account sent to the operator.
@@ -94,12 +105,7 @@ pub(crate) async fn linked_admin(net: &Net, data: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
     let _slots = browser_slots(2).await;
-    let net = Net::start().await;
-    for phone in [ADMIN, OPERATOR, CLIENT_A, CLIENT_B, CUSTOMER] {
-        net.phone(phone, "x").await;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &net);
+    let (net, dir, config) = rig(&[ADMIN, OPERATOR, CLIENT_A, CLIENT_B, CUSTOMER]).await;
     let first = tokio::task::block_in_place(|| Running::start(&config));
     linked_admin(&net, &dir.path().join("data")).await;
 
@@ -351,12 +357,7 @@ async fn the_operator_runs_everything_from_whatsapp_across_a_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_pair_links_the_admin_with_a_pairing_code_on_the_terminal() {
     let _slots = browser_slots(1).await;
-    let net = Net::start().await;
-    for phone in [ADMIN, OPERATOR] {
-        net.phone(phone, "x").await;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &net);
+    let (net, dir, config) = rig(&[ADMIN, OPERATOR]).await;
     let run = tokio::task::block_in_place(|| Running::start_with(&config, &["--pair", ADMIN]));
     // The run's stdout, `run-<n>.out` beside the config.
     let out = std::fs::read_dir(dir.path())
@@ -388,12 +389,7 @@ async fn run_pair_links_the_admin_with_a_pairing_code_on_the_terminal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_voice_note_runs_only_after_sim() {
     let _slots = browser_slots(1).await;
-    let net = Net::start().await;
-    for phone in [ADMIN, OPERATOR] {
-        net.phone(phone, "x").await;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &net);
+    let (net, dir, config) = rig(&[ADMIN, OPERATOR]).await;
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(

@@ -12,10 +12,10 @@ use orbitbot::bridge::browser::{Browser, BrowserOptions};
 use serde_json::{Value, json};
 
 use crate::admin_e2e::{
-    ADMIN, CLIENT_A, CUSTOMER, OPERATOR, expect_operator, linked_admin, say, text_of, write_config,
+    ADMIN, CLIENT_A, CUSTOMER, OPERATOR, expect_operator, linked_admin, rig, say, text_of,
 };
 use crate::common::Running;
-use crate::support::{Net, browser_slots, eventually};
+use crate::support::{browser_slots, eventually};
 
 const PASSWORD: &str = "senha-do-painel-1";
 
@@ -82,12 +82,7 @@ fn add_panel(config: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_hands_out_a_live_qr_link_and_watches_the_tenant_come_online() {
     let _slots = browser_slots(2).await;
-    let net = Net::start().await;
-    for phone in [ADMIN, OPERATOR, CLIENT_A, CUSTOMER] {
-        net.phone(phone, "x").await;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &net);
+    let (net, dir, config) = rig(&[ADMIN, OPERATOR, CLIENT_A, CUSTOMER]).await;
     let base = add_panel(&config);
     let run = tokio::task::block_in_place(|| Running::start(&config));
     linked_admin(&net, &dir.path().join("data")).await;
